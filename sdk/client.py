@@ -1,0 +1,136 @@
+"""The synchronous Python client: what the commands and ML engineers' code call.
+
+    from sdk import Client, JobSpec
+    c = Client()                       # finds the cluster like the commands do
+    job_id = c.submit(JobSpec(script="#!/bin/sh\necho hi\n", name="hi"))
+    print(c.job(job_id).state)
+"""
+from __future__ import annotations
+
+import os
+
+from dataclasses import dataclass
+
+from sdk.discovery import controller_socket, find_conf
+from sdk.errors import ConfigNotFound, SlurmError
+from sdk.records import AcctRecord, JobInfo, JobSpec, NodeInfo, PartitionInfo
+from sdk.transport import LocalTransport
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    job_id: str                 # as the caller named it
+    code: str = ""              # '' on success, else an errors.ERROR_TEXT key
+    message: str = ""
+
+
+class Client:
+    def __init__(self, conf_path: str | None = None, *, socket_path: str | None = None,
+                 timeout: float = 60.0) -> None:
+        if socket_path is None:
+            conf_path = conf_path or find_conf()
+            if not conf_path:
+                raise ConfigNotFound("CONNECTION", "could not find slurm.conf (set SLURM_CONF)")
+            try:
+                socket_path = controller_socket(conf_path)
+            except OSError as exc:
+                raise ConfigNotFound("CONNECTION", f"cannot read {conf_path}: {exc.strerror}") from None
+        self.conf_path = conf_path
+        self._transport = LocalTransport(socket_path, timeout)
+
+    def call(self, op: str, args: dict | None = None):
+        return self._transport.call(op, args)
+
+    # ---- jobs ----
+    def submit(self, spec: JobSpec, *, idempotency_key: str | None = None) -> int:
+        """Submit one job; returns its id once the controller has committed it. A retry with the
+        same idempotency key returns the same id instead of a second job."""
+        key = idempotency_key or os.urandom(16).hex()
+        return int(self.call("submit", {"jobs": [spec.to_wire()], "keys": [key]})["job_ids"][0])
+
+    def submit_many(self, specs: list[JobSpec], *, idempotency_keys: list[str] | None = None) -> list[int]:
+        """Submit several jobs in one request and one transaction (all or nothing)."""
+        keys = idempotency_keys or [os.urandom(16).hex() for _ in specs]
+        if len(keys) != len(specs):
+            raise ValueError("one idempotency key per job")
+        res = self.call("submit", {"jobs": [s.to_wire() for s in specs], "keys": keys})
+        return [int(j) for j in res["job_ids"]]
+
+    def jobs(self, job_ids: list[int] | None = None, *, include_finished: bool = False) -> list[JobInfo]:
+        """Jobs the controller holds (pending, running and, with include_finished, those that
+        ended within MinJobAge). Unknown ids in job_ids raise INVALID_JOB_ID when none is found."""
+        args: dict = {"include_finished": include_finished}
+        if job_ids is not None:
+            args["job_ids"] = [int(j) for j in job_ids]
+        return [JobInfo.from_wire(d) for d in self.call("jobs", args)["jobs"]]
+
+    def job(self, job_id: int) -> JobInfo:
+        found = self.jobs([job_id], include_finished=True)
+        if not found:
+            raise SlurmError("INVALID_JOB_ID")
+        return found[0]
+
+    def jobs_raw(self, job_ids: list[int] | None = None, *, include_finished: bool = False) -> list[dict]:
+        """Like jobs(), as wire maps: the hot path of squeue skips building records."""
+        args: dict = {"include_finished": include_finished}
+        if job_ids is not None:
+            args["job_ids"] = [int(j) for j in job_ids]
+        return self.call("jobs", args)["jobs"]
+
+    def cancel(self, job_ids: list[int] | None = None, *, signal: int | None = None,
+               batch_only: bool = False, user: str | None = None, name: str | None = None,
+               partition: str | None = None, states: list[str] | None = None,
+               nodes: str | None = None) -> list[CancelResult]:
+        """Cancel (or, with `signal`, signal) the named jobs, or every job matching all filters.
+        Only the job's owner or root may; others get ACCESS_DENIED per job."""
+        args = {"job_ids": [int(j) for j in job_ids or []], "signal": signal, "batch_only": batch_only,
+                "user": user, "name": name, "partition": partition, "states": states, "nodes": nodes}
+        res = self.call("cancel", args)
+        return [CancelResult(str(r["job_id"]), r.get("code", ""), r.get("message", ""))
+                for r in res["results"]]
+
+    def wait(self, job_id: int, *, poll: float = 0.5, timeout: float | None = None) -> JobInfo:
+        """Block until the job has ended; returns its final record."""
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self.job(job_id)
+            if info.state not in ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED", "CONFIGURING"):
+                return info
+            if deadline is not None and time.monotonic() > deadline:
+                raise SlurmError("TIMEOUT", f"job {job_id} still {info.state}")
+            time.sleep(poll)
+
+    # ---- cluster ----
+    def nodes(self) -> list[NodeInfo]:
+        return [NodeInfo.from_wire(d) for d in self.call("nodes")["nodes"]]
+
+    def partitions(self) -> list[PartitionInfo]:
+        return [PartitionInfo.from_wire(d) for d in self.call("partitions")["partitions"]]
+
+    def config(self) -> dict:
+        """Cluster-wide settings the commands need (ClusterName, MinJobAge, KillWait, ...)."""
+        return self.call("config")
+
+    def ping(self) -> dict:
+        return self.call("ping")
+
+    # ---- accounting ----
+    def accounting(self, *, job_ids: list[int] | None = None, users: list[str] | None = None,
+                   all_users: bool = False, start: int | None = None, end: int | None = None,
+                   states: list[str] | None = None, names: list[str] | None = None,
+                   partitions: list[str] | None = None) -> list[AcctRecord]:
+        """Jobs from the accounting database (every job ever submitted), with their steps.
+        Window semantics follow sacct: a job matches when it was eligible/running within
+        [start, end]; with job_ids and no window every matching id is returned."""
+        args = {"job_ids": job_ids, "users": users, "all_users": all_users, "start": start,
+                "end": end, "states": states, "names": names, "partitions": partitions}
+        return [AcctRecord.from_wire(d) for d in self.call("accounting", args)["records"]]
+
+
+def current_user_name() -> str:
+    import pwd
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())

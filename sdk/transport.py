@@ -1,0 +1,69 @@
+"""The local client transport: msgpack frames over the controller's Unix-domain socket.
+
+A frame is a 4-byte big-endian length followed by a msgpack map. The controller learns the
+caller's uid from the socket's peer credentials (SO_PEERCRED), never from the payload.
+Imports are kept to `_socket` and msgpack: this runs on every sbatch/squeue call.
+"""
+from __future__ import annotations
+
+import _socket
+
+import msgpack
+
+from sdk.errors import ControllerUnreachable, SlurmError, error_from_reply
+
+PROTOCOL_VERSION = 1
+MAX_REPLY_BYTES = 512 * 1024 * 1024
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def pack_frame(body: dict) -> bytes:
+    payload = msgpack.packb(body, use_bin_type=True)
+    return len(payload).to_bytes(4, "big") + payload
+
+
+class LocalTransport:
+    """One connection per call (cheap on a Unix socket, and no state to go stale)."""
+
+    def __init__(self, socket_path: str, timeout: float = 60.0) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+
+    def call(self, op: str, args: dict | None = None) -> object:
+        frame = pack_frame({"v": PROTOCOL_VERSION, "op": op, "args": args or {}})
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.socket_path)
+            except OSError:
+                raise ControllerUnreachable("CONNECTION") from None
+            try:
+                sock.sendall(frame)
+                header = _recv_exact(sock, 4)
+                size = int.from_bytes(header, "big")
+                if size > MAX_REPLY_BYTES:
+                    raise SlurmError("PROTOCOL", "reply too large")
+                reply = msgpack.unpackb(_recv_exact(sock, size), raw=False)
+            except TimeoutError:
+                raise SlurmError("TIMEOUT") from None
+            except OSError:
+                raise ControllerUnreachable("CONNECTION") from None
+        finally:
+            sock.close()
+        if not isinstance(reply, dict):
+            raise SlurmError("PROTOCOL", "malformed reply")
+        if reply.get("ok"):
+            return reply.get("result")
+        raise error_from_reply(str(reply.get("code", "INTERNAL")), str(reply.get("message", "")))
+
+
+def _recv_exact(sock, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise ControllerUnreachable("CONNECTION", "connection closed by controller")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)

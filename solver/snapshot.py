@@ -1,0 +1,137 @@
+"""Frozen inputs of one scheduling decision.
+
+The controller builds a `ClusterSnapshot` from its in-memory state; the solver reads nothing
+else. Memory is in MiB, times are Unix seconds (float), time limits are seconds (None means
+unlimited).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class NodeState(enum.StrEnum):
+    """Base availability of a node as the solver sees it (allocation is derived from usage)."""
+
+    UP = "UP"          # responding and schedulable
+    DOWN = "DOWN"      # not responding or set down by an admin
+    DRAIN = "DRAIN"    # admin drain: runs what it has, takes nothing new
+
+
+class PartitionState(enum.StrEnum):
+    UP = "UP"
+    DOWN = "DOWN"      # takes submissions, starts nothing
+    DRAIN = "DRAIN"    # takes no submissions, starts what is queued
+    INACTIVE = "INACTIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuDevice:
+    """One GPU on a node: its global index on the node and its type ('' when untyped)."""
+
+    index: int
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    name: str
+    cpus: int
+    memory_mb: int
+    gpus: tuple[GpuDevice, ...] = ()
+    state: NodeState = NodeState.UP
+    features: frozenset[str] = frozenset()
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionView:
+    name: str
+    nodes: tuple[str, ...]
+    state: PartitionState = PartitionState.UP
+    max_time: float | None = None        # seconds; None = UNLIMITED
+    default_time: float | None = None    # seconds; None = fall back to max_time
+    max_nodes: int | None = None
+    priority_tier: int = 1
+    priority_job_factor: int = 1
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAllocation:
+    """What one job holds on one node."""
+
+    node: str
+    cpus: int
+    memory_mb: int
+    gpus: tuple[int, ...] = ()           # GpuDevice.index values
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    job_id: int
+    partition: str
+    allocations: tuple[NodeAllocation, ...]
+    start_time: float
+    end_time: float | None               # start + time limit; None when unlimited
+    user: str = ""
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """A pending job's resource request, as the controller validated it at submit."""
+
+    job_id: int
+    user: str
+    submit_time: float
+    partitions: tuple[str, ...]          # in the order the user gave them
+    min_nodes: int = 1
+    max_nodes: int | None = None         # None = same as min_nodes
+    ntasks: int = 1
+    cpus_per_task: int = 1
+    ntasks_per_node: int | None = None
+    mem_per_node_mb: int | None = None   # --mem (0 = all memory of each node)
+    mem_per_cpu_mb: int | None = None    # --mem-per-cpu
+    gpus_per_node: int = 0               # from --gres=gpu:N or --gpus-per-node
+    gpu_type: str = ""                   # '' = any type
+    gpus_total: int = 0                  # --gpus/-G N (whole job)
+    time_limit: float | None = None      # seconds; None = take the partition default
+    exclusive: bool = False
+    nodelist: tuple[str, ...] = ()       # -w: required nodes
+    exclude: tuple[str, ...] = ()        # -x
+    features: tuple[str, ...] = ()       # -C, AND of feature names
+    held: bool = False                   # user or admin hold
+    hold_reason: str = ""                # 'JobHeldUser' / 'JobHeldAdmin' when held
+    begin_time: float = 0.0              # --begin; 0 = eligible now
+    nice: int = 0
+    account: str = ""
+    qos: str = ""
+    admin_priority: int | None = None    # --priority / scontrol update priority: fixed value
+    dependency_reason: str = ""          # 'Dependency' or 'DependencyNeverSatisfied' when blocked
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingPolicy:
+    """Scheduler and priority settings from slurm.conf that shape decisions."""
+
+    backfill: bool = True
+    reservation_depth: int = 1           # EASY; conservative = very large
+    priority_weight_age: int = 0
+    priority_weight_job_size: int = 0
+    priority_weight_partition: int = 0
+    priority_weight_fairshare: int = 0
+    priority_weight_qos: int = 0
+    priority_max_age: float = 7 * 86400.0
+    priority_favor_small: bool = False
+    default_mem_per_cpu_mb: int | None = None   # DefMemPerCPU; None = whole node when no --mem
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    now: float
+    nodes: tuple[NodeView, ...]
+    partitions: tuple[PartitionView, ...]
+    running: tuple[RunningJob, ...] = ()
+    pending: tuple[JobRequest, ...] = ()
+    policy: SchedulingPolicy = field(default_factory=SchedulingPolicy)
