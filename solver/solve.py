@@ -1,0 +1,155 @@
+"""One pass of Slurm's main scheduler (no backfill) over a frozen snapshot.
+
+Jobs are considered by partition PriorityTier, then priority, submit time and job id. A job that
+is eligible but does not fit gets reason Resources and blocks its partition(s): every job of a
+blocked partition considered later waits with reason Priority, so lower-priority work never
+overtakes it (backfill, a later pass, is what may do that safely).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solver.placement import PartitionNodes, diagnose, never_fits, place
+from solver.plan import PendingDecision, Plan, Reason, Start
+from solver.priority import PriorityContext, job_priority, partition_try_order, scheduling_order
+from solver.shape import NodeShape, shape_key, shape_of
+from solver.snapshot import ClusterSnapshot, JobRequest, NodeState, PartitionState, PartitionView
+from solver.usage import ClusterState
+
+_RUNNABLE_PARTITION = (PartitionState.UP, PartitionState.DRAIN)  # DRAIN still starts its queue
+_DEPENDENCY_REASONS = {r.value: r for r in (Reason.DEPENDENCY, Reason.DEPENDENCY_NEVER_SATISFIED)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A job that may start: its shape and the partitions to try, in order."""
+
+    shape: NodeShape
+    partitions: tuple[PartitionView, ...]
+
+
+def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
+    """Decide what starts now and why everything else waits.
+
+    `seed` is part of the interface so that a dumped (snapshot, seed) replays exactly; this pass
+    has no random choices yet, so the plan depends on the snapshot alone.
+    """
+    del seed
+    ctx = PriorityContext.of(snapshot)
+    priorities = {job.job_id: job_priority(job, ctx) for job in snapshot.pending}
+    state = ClusterState.from_snapshot(snapshot)
+    nodes_of = {p.name: PartitionNodes.build(p, state) for p in snapshot.partitions}
+    node_state = {n.name: n.state for n in snapshot.nodes}
+    # Verdicts that depend only on the request, not on what this pass has handed out: queues
+    # repeat a few request kinds, so each is worked out once.
+    verdicts: dict[tuple, _Candidate | tuple[Reason, str]] = {}
+    blocked: dict[str, int] = {}   # partition -> the job that could not start there
+    starts: list[Start] = []
+    pending: list[PendingDecision] = []
+
+    for job in scheduling_order(snapshot.pending, priorities, ctx):
+        priority = priorities[job.job_id]
+        reason, detail = _ineligible(job, snapshot.now)
+        if reason is None:
+            key = (job.partitions, job.time_limit, shape_key(job))
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = _static_verdict(job, ctx, nodes_of, state, node_state)
+            if isinstance(verdict, tuple):
+                reason, detail = verdict
+            else:
+                open_partitions = [p for p in verdict.partitions if p.name not in blocked]
+                if not open_partitions:
+                    reason = Reason.PRIORITY
+                    first = verdict.partitions[0].name
+                    detail = f"waits behind job {blocked[first]} in partition {first}"
+                else:
+                    start, detail = _try_start(job, verdict.shape, open_partitions, nodes_of, state)
+                    if start is not None:
+                        starts.append(start)
+                        continue
+                    reason = Reason.RESOURCES
+                    blocked.update((p.name, job.job_id) for p in open_partitions)
+        pending.append(PendingDecision(job.job_id, reason, priority, detail=detail))
+
+    return Plan(
+        starts=tuple(starts),
+        pending=tuple(pending),
+        priorities=tuple((job.job_id, priorities[job.job_id]) for job in snapshot.pending),
+    )
+
+
+def _static_verdict(
+    job: JobRequest, ctx: PriorityContext, nodes_of: dict[str, PartitionNodes],
+    state: ClusterState, node_state: dict[str, NodeState],
+) -> _Candidate | tuple[Reason, str]:
+    """Partition and constraint checks: a reason to wait, or where the job may try to start."""
+    reason, detail, partitions = _partition_check(job, ctx)
+    if reason is not None:
+        return reason, detail
+    shape = shape_of(job, ctx.policy)
+    never = [(p, never_fits(shape, nodes_of[p.name], state)) for p in partitions]
+    possible = tuple(p for p, why in never if why is None)
+    if not possible:
+        # The controller rejects such jobs at submit; one that slips through (the config
+        # changed) must not block its partition forever, so this is not a blocking Resources.
+        return Reason.RESOURCES, never[0][1] or ""
+    down = [n for n in shape.required if node_state.get(n, NodeState.UP) is not NodeState.UP]
+    if down:
+        return Reason.NODES_DOWN, f"required node(s) {','.join(down)} not available"
+    return _Candidate(shape, possible)
+
+
+def _ineligible(job: JobRequest, now: float) -> tuple[Reason | None, str]:
+    """Reasons that keep a job out of scheduling whatever the cluster looks like."""
+    if job.held:
+        return (Reason.JOB_HELD_ADMIN if job.hold_reason == Reason.JOB_HELD_ADMIN.value
+                else Reason.JOB_HELD_USER), ""
+    if job.begin_time > now:
+        return Reason.BEGIN_TIME, ""
+    if job.dependency_reason:
+        return _DEPENDENCY_REASONS.get(job.dependency_reason, Reason.DEPENDENCY), ""
+    return None, ""
+
+
+def _partition_check(
+    job: JobRequest, ctx: PriorityContext,
+) -> tuple[Reason | None, str, list[PartitionView]]:
+    """The job's partitions that can start it, or the reason none can."""
+    known = list(partition_try_order(job, ctx))
+    runnable = [p for p in known if p.state in _RUNNABLE_PARTITION]
+    if not runnable:
+        inactive = known and all(p.state is PartitionState.INACTIVE for p in known)
+        missing = [name for name in job.partitions if name not in ctx.partitions]
+        detail = f"unknown partition(s) {','.join(missing)}" if missing else ""
+        return (Reason.PARTITION_INACTIVE if inactive else Reason.PARTITION_DOWN), detail, []
+    in_time = [p for p in runnable if job.time_limit is None or p.max_time is None
+               or job.time_limit <= p.max_time]
+    if not in_time:
+        return Reason.PARTITION_TIME_LIMIT, "", []
+    in_size = [p for p in in_time if p.max_nodes is None or job.min_nodes <= p.max_nodes]
+    if not in_size:
+        return Reason.PARTITION_NODE_LIMIT, "", []
+    return None, "", in_size
+
+
+def _try_start(
+    job: JobRequest, shape: NodeShape, partitions: list[PartitionView],
+    nodes_of: dict[str, PartitionNodes], state: ClusterState,
+) -> tuple[Start | None, str]:
+    """Start in the first partition where the job fits; else the first partition's diagnosis."""
+    for partition in partitions:
+        allocations = place(shape, nodes_of[partition.name], state)
+        if allocations is not None:
+            return Start(job.job_id, partition.name, allocations, _time_limit(job, partition)), ""
+    first = partitions[0]
+    detail = diagnose(shape, nodes_of[first.name], state)
+    return None, detail if len(partitions) == 1 else f"{first.name}: {detail}"
+
+
+def _time_limit(job: JobRequest, partition: PartitionView) -> float | None:
+    if job.time_limit is not None:
+        return job.time_limit
+    if partition.default_time is not None:
+        return partition.default_time
+    return partition.max_time

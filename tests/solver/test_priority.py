@@ -1,0 +1,108 @@
+"""Multifactor priority and scheduling order."""
+from __future__ import annotations
+
+import pytest
+
+from solver import SchedulingPolicy, solve
+from tests.solver.builders import NOW, job, node, nodes, partition, snapshot
+
+DAY = 86400.0
+
+
+def priorities(snap) -> dict[int, int]:
+    plan = solve(snap)
+    assert dict(plan.priorities) == {d.job_id: d.priority for d in plan.pending} | {
+        s.job_id: dict(plan.priorities)[s.job_id] for s in plan.starts}
+    return dict(plan.priorities)
+
+
+# Real Slurm 22.05 on this machine (nodes n1..n4, 8 CPUs each, PriorityWeightJobSize=100):
+# `sbatch -p cpu -n 1 --begin=now+3600` then `scontrol show job` showed JOBSIZE 14 (sprio -l),
+# `sbatch -p cpu -N 2 -n 16 --begin=now+3600` showed 50, and `sbatch -p cpu -N1 -n 6` showed 21:
+# (nodes/4 + cpus/32)/2 * 100, truncated (21.875 -> 21).
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"ntasks": 1}, 14),
+    ({"min_nodes": 2, "ntasks": 16}, 50),
+    ({"ntasks": 6}, 21),
+])
+def test_job_size_factor_matches_slurm(kwargs, expected):
+    policy = SchedulingPolicy(priority_weight_job_size=100)
+    snap = snapshot(nodes("n", 4), pending=(job(1, begin_time=NOW + 3600, **kwargs),),
+                    policy=policy)
+    assert priorities(snap)[1] == expected
+
+
+def test_favor_small_uses_complement():
+    policy = SchedulingPolicy(priority_weight_job_size=100, priority_favor_small=True)
+    snap = snapshot(nodes("n", 4), pending=(job(1, ntasks=1), job(2, min_nodes=4, ntasks=32)),
+                    policy=policy)
+    got = priorities(snap)
+    # ((4-1)/4 + (32-1)/32)/2 = 0.859375 -> 85; the whole cluster -> 0, floored at 1
+    assert got == {1: 85, 2: 1}
+
+
+@pytest.mark.parametrize(("age", "expected"), [
+    (0.0, 1), (DAY, 142), (3.5 * DAY, 500), (7 * DAY, 1000), (30 * DAY, 1000),
+])
+def test_age_factor_saturates_at_max_age(age, expected):
+    policy = SchedulingPolicy(priority_weight_age=1000)
+    snap = snapshot(nodes("n", 1), pending=(job(1, submit=NOW - age, held=False),), policy=policy)
+    assert priorities(snap)[1] == expected
+
+
+def test_age_counts_from_begin_time():
+    policy = SchedulingPolicy(priority_weight_age=1000, priority_max_age=1000.0)
+    snap = snapshot(nodes("n", 1), policy=policy,
+                    pending=(job(1, submit=NOW - 900, begin_time=NOW - 500),))
+    assert priorities(snap)[1] == 500
+
+
+def test_partition_factor_normalised_by_max_job_factor():
+    policy = SchedulingPolicy(priority_weight_partition=1000)
+    ns = nodes("n", 2)
+    parts = (partition("low", ns, priority_job_factor=1), partition("high", ns, priority_job_factor=4))
+    snap = snapshot(ns, parts, pending=(job(1, "low"), job(2, "high"), job(3, ("low", "high"))),
+                    policy=policy)
+    assert priorities(snap) == {1: 250, 2: 1000, 3: 1000}
+
+
+def test_nice_held_admin_and_floor():
+    policy = SchedulingPolicy(priority_weight_age=1000, priority_max_age=1000.0)
+    snap = snapshot(nodes("n", 1), policy=policy, pending=(
+        job(1, submit=NOW - 500, nice=100),
+        job(2, submit=NOW - 500, nice=10_000),
+        job(3, submit=NOW - 500, held=True, hold_reason="JobHeldUser"),
+        job(4, submit=NOW - 500, admin_priority=77),
+        job(5, submit=NOW - 500, admin_priority=77, held=True, hold_reason="JobHeldAdmin"),
+    ))
+    assert priorities(snap) == {1: 400, 2: 1, 3: 0, 4: 77, 5: 0}
+
+
+def test_start_order_follows_priority_then_submit_then_id():
+    # One node, each job wants the whole node: only the first in order starts.
+    policy = SchedulingPolicy(priority_weight_age=1000, priority_max_age=1000.0)
+    cases = [
+        ((job(1, submit=NOW - 100, exclusive=True), job(2, submit=NOW - 900, exclusive=True)), 2),
+        ((job(5, submit=NOW - 100, exclusive=True, admin_priority=5),
+          job(6, submit=NOW - 100, exclusive=True, admin_priority=5)), 5),
+        ((job(8, submit=NOW - 100, exclusive=True, admin_priority=5),
+          job(7, submit=NOW - 99, exclusive=True, admin_priority=5)), 8),
+    ]
+    for pending, winner in cases:
+        plan = solve(snapshot(nodes("n", 1), pending=pending, policy=policy))
+        assert [s.job_id for s in plan.starts] == [winner]
+
+
+def test_higher_priority_tier_is_considered_first():
+    ns = nodes("n", 1)
+    parts = (partition("low", ns, priority_tier=1), partition("high", ns, priority_tier=2))
+    snap = snapshot(ns, parts, pending=(job(1, "low", exclusive=True, admin_priority=1000),
+                                        job(2, "high", exclusive=True, admin_priority=1)))
+    plan = solve(snap)
+    assert [s.job_id for s in plan.starts] == [2]
+
+
+def test_priorities_cover_every_pending_job():
+    snap = snapshot((node("n1"),), pending=tuple(job(i) for i in range(1, 6)))
+    plan = solve(snap)
+    assert sorted(j for j, _ in plan.priorities) == [1, 2, 3, 4, 5]
