@@ -1,0 +1,423 @@
+"""scontrol (view part): show job|node|partition|hostnames|hostlist, ping, version.
+
+Records print as Slurm 22.05 prints them: `Key=value` tokens, continuation lines indented by three
+spaces, a blank line after each record; `-o` joins a record's lines with single spaces; `-d` adds
+the detail lines. Pure parts: `job_lines(job, now, details)`, `node_lines(node, details)`,
+`partition_lines(partition, nodes)`, `render(records, oneliner)`, `run(argv, call)`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from commands.formats import (duration_padded, limit_padded, mem_units, node_state_scontrol, null,
+                              run_seconds, timestamp)
+from commands.optscan import ScanError, scan
+
+PROG = "scontrol"
+VERSION = "slurm 22.05.8"
+INDENT = "   "
+
+
+# ---- records ------------------------------------------------------------------------------
+
+def job_lines(j: dict, now: int, details: bool = False) -> list[str]:
+    """The lines of one `scontrol show job` record (without the trailing blank line)."""
+    state = j.get("state", "")
+    pending = state == "PENDING"
+    jid = j["job_id"]
+    head = f"JobId={jid}"
+    if j.get("array_task_id") is not None and j.get("array_job_id"):
+        head += f" ArrayJobId={j['array_job_id']} ArrayTaskId={j['array_task_id']}"
+    lines = [f"{head} JobName={j.get('name', '')}"]
+    add = lines.append
+    add(f"UserId={j.get('user', '')}({j.get('uid', '')}) GroupId={j.get('group', '')}({j.get('gid', '')}) MCS_label=N/A")
+    add(f"Priority={j.get('priority', 0)} Nice={j.get('nice', 0)} Account={j.get('account', '')} QOS={j.get('qos', '')}")
+    reason = (j.get("reason") or "None").replace(" ", "_")
+    add(f"JobState={state} Reason={reason} Dependency={null(j.get('dependency'))}")
+    add(f"Requeue={1 if j.get('requeue', True) else 0} Restarts={j.get('restarts', 0)} BatchFlag=1 "
+        f"Reboot=0 ExitCode={j.get('exit_code', 0)}:{j.get('exit_signal', 0)}")
+    if details:
+        add(f"DerivedExitCode={j.get('derived_exit_code', 0)}:{j.get('derived_exit_signal', 0)}")
+    add(f"RunTime={duration_padded(run_seconds(j, now))} "
+        f"TimeLimit={limit_padded(j.get('time_limit_min'))} TimeMin=N/A")
+    held = j.get("held") or j.get("reason") in ("JobHeldUser", "JobHeldAdmin")
+    eligible = "Unknown" if held and pending else timestamp(j.get("eligible_time") or j.get("submit_time"))
+    add(f"SubmitTime={timestamp(j.get('submit_time'))} EligibleTime={eligible}")
+    add(f"AccrueTime={eligible}")
+    start = j.get("start_time") or 0
+    end = j.get("end_time") or 0
+    if not end and start and j.get("time_limit_min") is not None and state != "PENDING":
+        end = start + j["time_limit_min"] * 60
+    add(f"StartTime={timestamp(start)} EndTime={timestamp(end)} Deadline=N/A")
+    last_eval = start if start and not pending else (j.get("submit_time") or 0)
+    add(f"SuspendTime={timestamp(j.get('suspend_time'), 'None')} SecsPreSuspend=0 "
+        f"LastSchedEval={timestamp(last_eval)} Scheduler=Main")
+    add(f"Partition={j.get('partition', '')} AllocNode:Sid={j.get('submit_host') or 'localhost'}:0")
+    add(f"ReqNodeList={null(j.get('req_nodes'))} ExcNodeList={null(j.get('exc_nodes'))}")
+    add(f"NodeList={'' if pending else j.get('nodes', '')}")
+    if j.get("batch_host") and not pending:
+        add(f"BatchHost={j['batch_host']}")
+    add(f"NumNodes={j.get('num_nodes', 1)} NumCPUs={j.get('num_cpus', 1)} "
+        f"NumTasks={j.get('num_tasks', 1)} CPUs/Task={j.get('cpus_per_task', 1)} ReqB:S:C:T=0:0:*:*")
+    tres = j.get("req_tres") if pending else (j.get("alloc_tres") or j.get("req_tres"))
+    add(f"TRES={tres or ''}")
+    add(f"Socks/Node=* NtasksPerN:B:S:C={j.get('ntasks_per_node', 0)}:0:*:* CoreSpec=*")
+    if details and not pending and j.get("nodes"):
+        gres = j.get("tres_per_node") or ""
+        add(f"JOB_GRES={gres or '(null)'}")
+        gpus = ",".join(str(g) for g in j.get("gpus") or ())
+        add(f"  Nodes={j['nodes']} CPU_IDs=0-{max(0, j.get('num_cpus', 1) // max(1, j.get('num_nodes', 1)) - 1)} "
+            f"Mem={j.get('mem_per_node_mb') or 0} GRES={('gpu:' + str(len(j['gpus'])) + '(IDX:' + gpus + ')') if gpus else ''}")
+    min_cpus = j.get("cpus_per_task", 1) * max(1, j.get("ntasks_per_node") or 1)
+    if j.get("mem_per_cpu_mb"):
+        mem = f"MinMemoryCPU={mem_units(j['mem_per_cpu_mb'])}"
+    else:
+        mem = f"MinMemoryNode={mem_units(j.get('mem_per_node_mb') or 0)}"
+    add(f"MinCPUsNode={min_cpus} {mem} MinTmpDiskNode=0")
+    add(f"Features={null(j.get('features'))} DelayBoot=00:00:00")
+    add(f"OverSubscribe={'NO' if j.get('exclusive') else 'OK'} Contiguous=0 Licenses=(null) Network=(null)")
+    add(f"Command={null(j.get('command'))}")
+    add(f"WorkDir={j.get('work_dir', '')}")
+    if j.get("comment"):
+        add(f"Comment={j['comment']} ")
+    add(f"StdErr={j.get('stderr') or j.get('stdout', '')}")
+    add(f"StdIn={j.get('stdin') or '/dev/null'}")
+    add(f"StdOut={j.get('stdout', '')}")
+    add("Power=")
+    if j.get("tres_per_node"):
+        add(f"TresPerNode={j['tres_per_node']}")
+    add("")   # Slurm ends a job record with an indented empty line
+    return lines
+
+
+def _gres_count(gres: str) -> int:
+    total = 0
+    for item in gres.split(","):
+        count = item.split("(", 1)[0].rsplit(":", 1)[-1]
+        total += int(count) if count.isdigit() else 0
+    return total
+
+
+def node_lines(n: dict, details: bool = False) -> list[str]:
+    lines = [f"NodeName={n['name']} Arch={n.get('arch') or 'x86_64'} CoresPerSocket={n.get('cores_per_socket', 1)} "]
+    add = lines.append
+    cpus = n.get("cpus", 0)
+    add(f"CPUAlloc={n.get('cpus_alloc', 0)} CPUEfctv={cpus} CPUTot={cpus} CPULoad=N/A")
+    add(f"AvailableFeatures={null(n.get('features'))}")
+    add(f"ActiveFeatures={null(n.get('features'))}")
+    add(f"Gres={null(n.get('gres'))}")
+    if details:
+        add("GresDrain=N/A")
+        used = n.get("gres_used") or ""
+        if not used and n.get("gres"):
+            name = n["gres"].split(",")[0].rsplit(":", 1)[0]
+            used = f"{name}:0"
+        add(f"GresUsed={used}")
+    add(f"NodeAddr={n.get('address') or n['name']} NodeHostName={n.get('hostname') or n['name']} "
+        f"Version={n.get('version') or '22.05.8'}")
+    add(f"OS={n.get('os', '')} ")
+    free = n.get("free_memory_mb")
+    add(f"RealMemory={n.get('real_memory_mb', 0)} AllocMem={n.get('alloc_memory_mb', 0)} "
+        f"FreeMem={'N/A' if free is None else free} Sockets={n.get('sockets', 1)} Boards=1")
+    add(f"State={node_state_scontrol(n)} ThreadsPerCore={n.get('threads_per_core', 1)} TmpDisk=0 "
+        f"Weight={n.get('weight', 1)} Owner=N/A MCS_label=N/A")
+    add(f"Partitions={','.join(n.get('partitions') or ())} ")
+    add(f"BootTime={timestamp(n.get('boot_time'), 'None')} "
+        f"SlurmdStartTime={timestamp(n.get('slurmd_start_time'), 'None')}")
+    add(f"LastBusyTime={timestamp(n.get('last_busy_time'), 'None')}")
+    cfg = f"cpu={cpus},mem={mem_units(n.get('real_memory_mb', 0))},billing={cpus}"
+    gpus = _gres_count(n.get("gres") or "")
+    if gpus:
+        cfg += f",gres/gpu={gpus}"
+    add(f"CfgTRES={cfg}")
+    alloc = []
+    if n.get("cpus_alloc"):
+        alloc.append(f"cpu={n['cpus_alloc']}")
+    if n.get("alloc_memory_mb"):
+        alloc.append(f"mem={mem_units(n['alloc_memory_mb'])}")
+    used_gpus = _gres_count(n.get("gres_used") or "")
+    if used_gpus:
+        alloc.append(f"gres/gpu={used_gpus}")
+    add(f"AllocTRES={','.join(alloc)}")
+    add("CapWatts=n/a")
+    add("CurrentWatts=0 AveWatts=0")
+    add("ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s")
+    if n.get("reason"):
+        who = n.get("reason_user") or "root"
+        add(f"Reason={n['reason']} [{who}@{timestamp(n.get('reason_time'))}]")
+    return lines
+
+
+def partition_lines(p: dict, nodes: list[dict] | None = None) -> list[str]:
+    members = [n for n in nodes or () if p["name"] in (n.get("partitions") or ())]
+    total_cpus = p.get("total_cpus") or sum(n.get("cpus", 0) for n in members)
+    total_nodes = p.get("total_nodes") or len(members)
+    mem = sum(n.get("real_memory_mb", 0) for n in members)
+    gpus = sum(_gres_count(n.get("gres") or "") for n in members)
+
+    def limit(value, none="UNLIMITED"):
+        return none if value is None else str(value)
+
+    default_time = "NONE" if p.get("default_time_min") is None else limit_padded(p["default_time_min"])
+    if p.get("def_mem_per_cpu_mb"):
+        defmem = f"DefMemPerCPU={p['def_mem_per_cpu_mb']}"
+    else:
+        defmem = "DefMemPerNode=UNLIMITED"
+    if p.get("max_mem_per_cpu_mb"):
+        maxmem = f"MaxMemPerCPU={p['max_mem_per_cpu_mb']}"
+    else:
+        maxmem = "MaxMemPerNode=UNLIMITED"
+    tres = f"cpu={total_cpus},mem={mem_units(mem)},node={total_nodes},billing={total_cpus}"
+    if gpus:
+        tres += f",gres/gpu={gpus}"
+    return [
+        f"PartitionName={p['name']}",
+        f"AllowGroups={p.get('allow_groups', 'ALL')} AllowAccounts={p.get('allow_accounts', 'ALL')} "
+        f"AllowQos={p.get('allow_qos', 'ALL')}",
+        f"AllocNodes=ALL Default={'YES' if p.get('is_default') else 'NO'} QoS=N/A",
+        f"DefaultTime={default_time} DisableRootJobs=NO ExclusiveUser=NO GraceTime=0 "
+        f"Hidden={'YES' if p.get('hidden') else 'NO'}",
+        f"MaxNodes={limit(p.get('max_nodes'))} MaxTime={limit_padded(p.get('max_time_min'))} "
+        f"MinNodes={p.get('min_nodes', 0)} LLN=NO MaxCPUsPerNode=UNLIMITED",
+        f"Nodes={p.get('nodes', '')}",
+        f"PriorityJobFactor={p.get('priority_job_factor', 1)} PriorityTier={p.get('priority_tier', 1)} "
+        f"RootOnly={'YES' if p.get('root_only') else 'NO'} ReqResv=NO "
+        f"OverSubscribe={p.get('oversubscribe', 'NO')}",
+        "OverTimeLimit=NONE PreemptMode=OFF",
+        f"State={p.get('state', 'UP')} TotalCPUs={total_cpus} TotalNodes={total_nodes} "
+        f"SelectTypeParameters=NONE",
+        "JobDefaults=(null)",
+        f"{defmem} {maxmem}",
+        f"TRES={tres}",
+    ]
+
+
+def render(records: list[list[str]], oneliner: bool = False) -> str:
+    """Records as scontrol prints them: indented continuation lines and a blank line after
+    each, or one line per record with -o."""
+    out = []
+    for lines in records:
+        if oneliner:
+            out.append(" ".join(lines) + "\n")
+        else:
+            out.append(lines[0] + "\n" + "".join(INDENT + line + "\n" for line in lines[1:]) + "\n")
+    return "".join(out)
+
+
+# ---- command ------------------------------------------------------------------------------
+
+SHORT = "adhM:oQu:vV"
+LONGS = {
+    "all": ("a", 0), "details": ("d", 0), "help": ("h", 0), "hide": ("hide", 0),
+    "cluster": ("M", 1), "clusters": ("M", 1), "oneliner": ("o", 0), "quiet": ("Q", 0),
+    "uid": ("u", 1), "verbose": ("v", 0), "version": ("V", 0), "future": ("F", 0),
+    "local": ("local", 0), "sibling": ("sibling", 0), "federation": ("federation", 0),
+    "json": ("json", 0), "yaml": ("yaml", 0), "usage": ("h", 0),
+}
+
+ENTITIES = ("job", "jobs", "node", "nodes", "partition", "partitions", "hostnames", "hostlist",
+            "hostlistsorted", "config")
+
+
+class Outcome:
+    """What a run printed and how it ended (kept as a value so tests can check all three)."""
+
+    __slots__ = ("out", "err", "code")
+
+    def __init__(self, out: str = "", err: str = "", code: int = 0) -> None:
+        self.out, self.err, self.code = out, err, code
+
+
+def _match(word: str, choices) -> str | None:
+    word = word.lower()
+    if word in choices:
+        return word
+    hits = [c for c in choices if c.startswith(word)]
+    return hits[0] if hits else None
+
+
+def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = None) -> Outcome:
+    """Execute one scontrol command line; `call(op, args)` reaches the controller."""
+    now = int(time.time()) if now is None else now
+    try:
+        pairs, words = scan(argv, SHORT, LONGS)
+    except ScanError as exc:
+        return Outcome(err=f"{PROG}: {exc.text}\nTry \"{PROG} --help\" for more information\n", code=1)
+    oneliner = details = False
+    for key, _ in pairs:
+        if key == "o":
+            oneliner = True
+        elif key == "d":
+            details = True
+        elif key == "V":
+            return Outcome(out=VERSION + "\n")
+        elif key == "h":
+            return Outcome(out=f"{PROG} [<OPTION>] [<COMMAND>]\n")
+    # leading keywords that only set modes
+    while words and words[0].lower() in ("oneliner", "details", "quiet", "verbose", "all"):
+        mode = words.pop(0).lower()
+        oneliner = oneliner or mode == "oneliner"
+        details = details or mode == "details"
+    if not words:
+        return Outcome(err="", code=0)
+    keyword = words[0].lower()
+    if keyword in ("version", "-v"):
+        return Outcome(out=VERSION + "\n")
+    if keyword == "ping":
+        return _ping(call, conf_keys)
+    if len(keyword) >= 3 and "show".startswith(keyword):
+        return _show(words[1:], call, now, oneliner, details)
+    return Outcome(err=f"invalid keyword: {words[0]}\n", code=1)
+
+
+def _ping(call, conf_keys) -> Outcome:
+    from sdk.errors import SlurmError
+    try:
+        reply = call("ping", {})
+        return Outcome(out=f"Slurmctld(primary) at {reply.get('host', 'localhost')} is UP\n")
+    except SlurmError:
+        host = (conf_keys or {}).get("SlurmctldHost", "localhost").split("(")[0] or "localhost"
+        return Outcome(out=f"Slurmctld(primary) at {host} is DOWN\n"
+                           "*****************************************\n"
+                           "** RESTORE SLURMCTLD DAEMON TO SERVICE **\n"
+                           "*****************************************\n", code=1)
+
+
+def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Outcome:
+    if not args:
+        return Outcome(err="too few arguments for keyword:show\n", code=1)
+    if len(args) > 2:
+        return Outcome(err="too many arguments for keyword:show\n", code=1)
+    entity = _match(args[0], ENTITIES)
+    target = args[1] if len(args) > 1 else None
+    if entity is None:
+        return Outcome(err=f"invalid entity:{args[0]} for keyword:show \n", code=1)
+    from sdk.errors import SlurmError
+    if entity in ("hostnames", "hostlist", "hostlistsorted"):
+        return _hostlists(entity, target)
+    try:
+        if entity.startswith("job"):
+            return _show_jobs(target, call, now, oneliner, details)
+        if entity.startswith("node"):
+            return _show_nodes(target, call, oneliner, details)
+        if entity.startswith("partition"):
+            return _show_partitions(target, call, oneliner)
+        return _show_config(call)
+    except SlurmError as exc:
+        what = {"j": "slurm_load_jobs", "n": "slurm_load_node", "p": "slurm_load_partitions",
+                "c": "slurm_load_ctl_conf"}[entity[0]]
+        return Outcome(err=f"{what} error: {exc.message}\n", code=1)
+
+
+def _show_jobs(target, call, now, oneliner, details) -> Outcome:
+    args: dict = {"include_finished": True}
+    if target is not None:
+        base = target.split("_", 1)[0].split(".", 1)[0]
+        if not base.isdigit():
+            return Outcome(err="scontrol_print_job error: Invalid job id specified\n", code=1)
+        args["job_ids"] = [int(base)]
+    jobs = call("jobs", args)["jobs"]
+    if target is not None and "_" in target:
+        task = target.split("_", 1)[1]
+        jobs = [j for j in jobs if str(j.get("array_task_id")) == task] or jobs
+    if not jobs:
+        if target is not None:
+            return Outcome(err="slurm_load_jobs error: Invalid job id specified\n", code=1)
+        return Outcome(out="No jobs in the system\n")
+    jobs = sorted(jobs, key=lambda j: j["job_id"])
+    return Outcome(out=render([job_lines(j, now, details) for j in jobs], oneliner))
+
+
+def _show_nodes(target, call, oneliner, details) -> Outcome:
+    nodes = call("nodes", {})["nodes"]
+    if target is not None:
+        from conf.hostlist import expand_hostlist
+        wanted = set(expand_hostlist(target))
+        nodes = [n for n in nodes if n["name"] in wanted]
+        if not nodes:
+            return Outcome(out=f"Node {target} not found\n", code=1)
+    if not nodes:
+        return Outcome(out="No nodes in the system\n")
+    return Outcome(out=render([node_lines(n, details) for n in nodes], oneliner))
+
+
+def _show_partitions(target, call, oneliner) -> Outcome:
+    partitions = call("partitions", {})["partitions"]
+    nodes = call("nodes", {})["nodes"]
+    if target is not None:
+        partitions = [p for p in partitions if p["name"] == target]
+        if not partitions:
+            return Outcome(out=f"Partition {target} not found\n", code=1)
+    if not partitions:
+        return Outcome(out="No partitions in the system\n")
+    return Outcome(out=render([partition_lines(p, nodes) for p in partitions], oneliner))
+
+
+def _show_config(call) -> Outcome:
+    config = call("config", {})
+    lines = [f"Configuration data as of {timestamp(int(time.time()))}"]
+    for key in sorted(config, key=str.lower):
+        lines.append(f"{key:<23} = {config[key]}")
+    return Outcome(out="\n".join(lines) + "\n")
+
+
+def _hostlists(entity: str, target) -> Outcome:
+    from conf.errors import ConfError
+    from conf.hostlist import compress_hostlist, expand_hostlist
+    if not target:
+        return Outcome(err=f"{PROG}: error: host list is empty\n", code=1)
+    if target.startswith("/"):
+        try:
+            with open(target) as f:
+                target = ",".join(f.read().split())
+        except OSError:
+            return Outcome(err=f"{PROG}: error: host list is empty\n", code=1)
+    try:
+        names = expand_hostlist(target)
+    except (ConfError, ValueError) as exc:
+        return Outcome(err=f"{PROG}: error: {exc}\n", code=1)
+    if entity == "hostnames":
+        return Outcome(out="".join(name + "\n" for name in names))
+    return Outcome(out=compress_hostlist(names) + "\n")
+
+
+def _controller_call():
+    from sdk.discovery import controller_socket, find_conf, read_keys
+    from sdk.errors import ControllerUnreachable
+    from sdk.transport import LocalTransport
+    conf = find_conf()
+    keys: dict = {}
+    transport = None
+    if conf:
+        try:
+            keys = read_keys(conf, ("SlurmctldHost",))
+            transport = LocalTransport(controller_socket(conf))
+        except OSError:
+            transport = None
+
+    def call(op, args=None):
+        if transport is None:
+            raise ControllerUnreachable("CONNECTION")
+        return transport.call(op, args)
+    return call, keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    call, keys = _controller_call()
+    outcome = run(argv, call, conf_keys=keys)
+    try:
+        if outcome.out:
+            sys.stdout.write(outcome.out)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if outcome.err:
+        sys.stderr.write(outcome.err)
+    return outcome.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
