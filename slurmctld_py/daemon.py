@@ -1,0 +1,268 @@
+"""slurmctld-py: the controller daemon.
+
+    slurmctld-py --conf /path/slurm.conf
+
+One asyncio TaskGroup runs the local RPC server, the node-agent link, the scheduler (woken by
+events: submit, job end, node change; and a periodic tick), the outbox sender and the node
+monitor. Readiness: the local socket accepts `ping` once recovery is done.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+from accounting import store
+from accounting.db import make_engine, migrate
+from slurmctld_py.agents import AgentLink
+from slurmctld_py.controller import Controller, job_from_row
+from slurmctld_py.errors import RequestError
+from slurmctld_py.rpc import LocalRpcServer
+from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
+from slurmctld_py.views import config_info, job_info, node_info, partition_info
+
+log = logging.getLogger("slurmctld_py")
+SCHED_TICK = 5.0          # seconds between scheduling passes when nothing happens
+SOLVE_IN_THREAD_OVER = 2000   # pending jobs beyond which the solver runs off the event loop
+
+
+def database_url(config) -> str:
+    if config.database_url:
+        return config.database_url
+    return "sqlite:///" + os.path.join(config.state_save_location, "slurm.db")
+
+
+def local_socket_path(config) -> str:
+    return config.slurmctld_socket or os.path.join(config.state_save_location, "slurmctld.sock")
+
+
+def agent_endpoint(config) -> str:
+    host = config.control_addr or (config.control_hosts[0] if config.control_hosts else "127.0.0.1")
+    if host in ("localhost", socket.gethostname()):
+        host = "127.0.0.1"
+    return f"tcp://{host}:{config.slurmctld_port}"
+
+
+class Daemon:
+    def __init__(self, config, conf_path: str) -> None:
+        self.config = config
+        self.engine = make_engine(database_url(config))
+        migrate(self.engine)
+        self.ctl = Controller(config, self.engine, clock=time.time, conf_path=conf_path)
+        self.link = AgentLink(agent_endpoint(config), self.ctl.on_agent_message)
+        self.ctl._send = self.link.send
+        self.rpc = LocalRpcServer(local_socket_path(config), self.dispatch)
+        self._sched_wake = asyncio.Event()
+        self._send_wake = asyncio.Event()
+        self.ctl.wake_scheduler = self._sched_wake.set
+        self.ctl.wake_sender = self._send_wake.set
+        self.cache = RequestCache()
+        self.cycle_times: list[float] = []
+        self.stop = asyncio.Event()
+
+    # ---------------------------------------------------------------- RPC
+    def dispatch(self, caller, op: str, args: dict):
+        self.ctl.stats["rpc"][op] = self.ctl.stats["rpc"].get(op, 0) + 1
+        now = time.time()
+        ctl = self.ctl
+        if op == "ping":
+            return {"host": self.config.control_hosts[0] if self.config.control_hosts else "localhost", "up": True}
+        if op == "submit":
+            jobs, keys = args.get("jobs"), args.get("keys")
+            if not isinstance(jobs, list) or not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                raise RequestError("BAD_REQUEST")
+            return {"job_ids": ctl.submit(caller, jobs, keys)}
+        if op == "jobs":
+            include_finished = bool(args.get("include_finished"))
+            ids = args.get("job_ids")
+            if ids is not None:
+                if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                    raise RequestError("BAD_REQUEST")
+                found = [ctl.jobs[i] for i in ids if i in ctl.jobs]
+                if not found:
+                    raise RequestError("INVALID_JOB_ID")
+            else:
+                found = sorted(ctl.jobs.values(), key=lambda j: j.job_id)
+            if not include_finished:
+                found = [j for j in found if j.is_active]
+            infos = [job_info(j, now) for j in found]
+            fields = args.get("fields")
+            if isinstance(fields, list) and fields and all(isinstance(f, str) for f in fields):
+                # squeue names the keys its format uses: a smaller reply unpacks faster
+                wanted = set(fields) | {"job_id"}
+                infos = [{k: v for k, v in info.items() if k in wanted} for info in infos]
+            return {"jobs": infos}
+        if op == "cancel":
+            ids = args.get("job_ids") or []
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise RequestError("BAD_REQUEST")
+            sig = args.get("signal")
+            if sig is not None and (not isinstance(sig, int) or not 0 < sig < 65):
+                raise RequestError("BAD_REQUEST", message="Invalid signal")
+            filters = {k: args.get(k) for k in ("user", "name", "partition", "states", "nodes")}
+            results = ctl.cancel(caller, ids, signal=sig, batch_only=bool(args.get("batch_only")), filters=filters)
+            return {"results": results}
+        if op == "nodes":
+            return {"nodes": [node_info(ctl, n, now) for n in ctl.nodes.values()]}
+        if op == "partitions":
+            return {"partitions": [partition_info(ctl, p) for p in self.config.partitions]}
+        if op == "config":
+            return config_info(ctl)
+        if op == "accounting":
+            return {"records": self.accounting(caller, args)}
+        if op == "stats":
+            return self.statistics()
+        raise RequestError("BAD_REQUEST", message=f"unknown operation {op!r}")
+
+    def accounting(self, caller, args: dict) -> list[dict]:
+        def str_list(key):
+            v = args.get(key)
+            if v is None:
+                return None
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise RequestError("BAD_REQUEST")
+            return v
+        ids = args.get("job_ids")
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            raise RequestError("BAD_REQUEST")
+        users = str_list("users")
+        if caller.uid != 0 and not args.get("all_users") and not users:
+            users = [caller.user_name]
+        with self.ctl.tx() as s:
+            rows = store.query_accounting(s, job_ids=ids, users=users, start=args.get("start"),
+                                          end=args.get("end"), states=str_list("states"),
+                                          names=str_list("names"), partitions=str_list("partitions"))
+            records = []
+            now = time.time()
+            for job_row, steps in rows:
+                live = self.ctl.jobs.get(job_row.job_id)
+                job = live if live is not None else job_from_row(job_row)
+                records.append({"job": job_info(job, now), "steps": [step_info(st) for st in steps]})
+        return records
+
+    def statistics(self) -> dict:
+        times = self.cycle_times[-100:]
+        return {
+            "jobs_submitted": self.ctl.stats["submitted"], "jobs_started": self.ctl.stats["started"],
+            "jobs_ended": self.ctl.stats["ended"], "cycles": self.ctl.stats["cycles"],
+            "last_cycle_s": times[-1] if times else 0.0,
+            "mean_cycle_s": sum(times) / len(times) if times else 0.0,
+            "rpc_counts": dict(self.ctl.stats["rpc"]), "agent_frames_in": self.link.received,
+            "agent_frames_out": self.link.sent, "agent_frames_dropped": self.link.dropped,
+            "outbox": len(self.ctl.outbox),
+        }
+
+    # ---------------------------------------------------------------- loops
+    async def scheduler_loop(self) -> None:
+        from solver import solve
+        while True:
+            try:
+                await asyncio.wait_for(self._sched_wake.wait(), SCHED_TICK)
+            except asyncio.TimeoutError:
+                pass
+            await asyncio.sleep(0.002)   # let a burst of events coalesce into one pass
+            self._sched_wake.clear()
+            try:
+                t0 = time.perf_counter()
+                snapshot = build_snapshot(self.ctl, self.cache, time.time())
+                if not snapshot.pending:
+                    continue
+                if len(snapshot.pending) > SOLVE_IN_THREAD_OVER:
+                    plan = await asyncio.to_thread(solve, snapshot)
+                else:
+                    plan = solve(snapshot)
+                record_decisions(self.ctl, plan)
+                self.ctl.apply_starts(plan.starts)
+                self.ctl.stats["cycles"] += 1
+                self.cycle_times.append(time.perf_counter() - t0)
+                del self.cycle_times[:-1000]
+            except Exception:
+                log.exception("scheduling cycle failed; next one in %s s", SCHED_TICK)
+
+    async def sender_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._send_wake.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
+            self._send_wake.clear()
+            try:
+                for node, frame, _ in self.ctl.due_messages():
+                    self.link.send(node, frame)
+            except Exception:
+                log.exception("outbox send failed")
+
+    async def monitor_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.ctl.heartbeat_interval))
+            try:
+                self.ctl.check_nodes()
+                self.ctl.purge_finished()
+            except Exception:
+                log.exception("node monitor failed")
+
+    async def run(self) -> None:
+        self.ctl.recover()
+        self.link.bind()
+        await self.rpc.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        log.info("slurmctld-py ready: socket %s, agents %s", self.rpc.path, self.link.endpoint)
+        self._sched_wake.set()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(c) for c in (self.link.serve(), self.scheduler_loop(),
+                                                     self.sender_loop(), self.monitor_loop())]
+                await self.stop.wait()
+                for t in tasks:
+                    t.cancel()
+        except* asyncio.CancelledError:
+            pass
+        finally:
+            await self.rpc.close()
+            self.link.close()
+            self.engine.dispose()
+            log.info("slurmctld-py stopped")
+
+
+def step_info(step) -> dict:
+    return {"step_id": step.step_id, "name": step.name or step.step_id, "state": step.state,
+            "exit_code": step.exit_code or 0, "exit_signal": step.exit_signal or 0,
+            "start_time": int(step.start_time or 0), "end_time": int(step.end_time or 0),
+            "nodes": step.nodes or "", "num_nodes": 1, "num_cpus": step.num_cpus or 1,
+            "num_tasks": step.num_tasks or 1, "alloc_tres": step.alloc_tres or "",
+            "max_rss_kb": step.max_rss_kb, "total_cpu_s": step.cpu_seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slurmctld-py", description="Slurm-compatible controller daemon")
+    parser.add_argument("--conf", "-f", default=os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s slurmctld-py %(levelname)s %(name)s: %(message)s")
+    from conf.errors import ConfigError
+    from conf.slurmconf import load_config
+    try:
+        config = load_config(args.conf)
+    except (ConfigError, OSError) as exc:
+        print(f"slurmctld-py: fatal: {exc}", file=sys.stderr)
+        return 1
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    os.makedirs(config.state_save_location, exist_ok=True)
+
+    async def runner():
+        await Daemon(config, os.path.abspath(args.conf)).run()
+    asyncio.run(runner())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""What a started job's batch script gets: its output file names and its environment."""
+from __future__ import annotations
+
+import os
+
+from conf.hostlist import compress_hostlist
+from slurmctld_py.model import Allocation, Job
+
+NO_ARRAY_INDEX = 4294967294   # what %a and %s expand to outside arrays / for the batch step
+
+
+def expand_output_pattern(pattern: str, job: Job, node: str, *, node_index: int = 0, task: int = 0) -> str:
+    """sbatch's filename pattern (%j %J %A %a %x %u %N %n %t %s %b %% with optional zero padding);
+    a pattern containing a backslash is taken literally (the backslashes removed)."""
+    if "\\" in pattern:
+        return pattern.replace("\\", "")
+    array_job = job.job_id
+    values = {
+        "j": str(job.job_id), "J": f"{job.job_id}.batch", "A": str(array_job), "a": str(NO_ARRAY_INDEX),
+        "b": str(NO_ARRAY_INDEX % 10), "x": job.name, "u": job.user_name, "N": node.split(".")[0],
+        "n": str(node_index), "t": str(task), "s": str(NO_ARRAY_INDEX),
+    }
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch != "%":
+            out.append(ch)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(pattern) and pattern[j].isdigit():
+            j += 1
+        if j >= len(pattern):
+            out.append(pattern[i:])
+            break
+        code = pattern[j]
+        if code == "%":
+            out.append("%")
+        elif code in values:
+            value = values[code]
+            width = min(int(pattern[i + 1:j] or 0), 10)
+            if width and value.isdigit():
+                value = value.zfill(width)
+            out.append(value)
+        else:
+            out.append(pattern[i:j + 1])
+        i = j + 1
+    return "".join(out)
+
+
+def output_paths(job: Job, node: str) -> tuple[str, str, str]:
+    """(stdout, stderr, stdin) absolute paths for the batch step on `node`."""
+    spec = job.spec
+    out_pat = spec.get("stdout") or "slurm-%j.out"
+    err_pat = spec.get("stderr") or out_pat
+    in_pat = spec.get("stdin") or "/dev/null"
+
+    def resolve(pat: str) -> str:
+        if pat == "none":
+            return "/dev/null"
+        path = expand_output_pattern(pat, job, node)
+        return path if os.path.isabs(path) else os.path.join(job.work_dir, path)
+
+    return resolve(out_pat), resolve(err_pat), resolve(in_pat)
+
+
+def _per_node_counts(values: list[int]) -> str:
+    """Slurm's run-length form: [2, 2, 2, 1] -> '2(x3),1'."""
+    parts: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        n = j - i + 1
+        parts.append(f"{values[i]}(x{n})" if n > 1 else str(values[i]))
+        i = j + 1
+    return ",".join(parts)
+
+
+def batch_environment(job: Job, allocations: list[Allocation], *, cluster_name: str, conf_path: str,
+                      start_time: float, end_time: float | None) -> dict[str, str]:
+    spec = job.spec
+    env = {k: v for k, v in (spec.get("environment") or {}).items() if isinstance(v, str)}
+    nodes = [a.node for a in allocations]
+    nodelist = compress_hostlist(nodes)
+    batch = allocations[0]
+    ntasks = job.num_tasks
+    tasks_per_node = [ntasks // len(nodes) + (1 if i < ntasks % len(nodes) else 0) for i in range(len(nodes))]
+    slurm = {
+        "SLURM_JOB_ID": str(job.job_id), "SLURM_JOBID": str(job.job_id),
+        "SLURM_JOB_NAME": job.name, "SLURM_JOB_PARTITION": job.partition,
+        "SLURM_JOB_NODELIST": nodelist, "SLURM_NODELIST": nodelist,
+        "SLURM_JOB_NUM_NODES": str(len(nodes)), "SLURM_NNODES": str(len(nodes)),
+        "SLURM_JOB_CPUS_PER_NODE": _per_node_counts([a.cpus for a in allocations]),
+        "SLURM_TASKS_PER_NODE": _per_node_counts(tasks_per_node),
+        "SLURM_CPUS_ON_NODE": str(batch.cpus),
+        "SLURM_SUBMIT_DIR": spec.get("submit_dir") or job.work_dir,
+        "SLURM_SUBMIT_HOST": spec.get("submit_host") or "localhost",
+        "SLURM_CLUSTER_NAME": cluster_name,
+        "SLURM_JOB_ACCOUNT": job.account or "", "SLURM_JOB_QOS": job.qos,
+        "SLURM_JOB_USER": job.user_name, "SLURM_JOB_UID": str(job.uid),
+        "SLURM_JOB_GID": str(job.gid), "SLURM_JOB_GROUP": job.group_name,
+        "SLURM_JOB_START_TIME": str(int(start_time)),
+        "SLURM_JOB_END_TIME": str(int(end_time)) if end_time else "0",
+        "SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_GTIDS": "0",
+        "SLURMD_NODENAME": batch.node, "SLURM_PRIO_PROCESS": "0",
+        "SLURM_CONF": conf_path, "SLURM_EXPORT_ENV": spec.get("export") or "ALL",
+        "ENVIRONMENT": "BATCH", "HOSTNAME": batch.node,
+        "SLURM_TOPOLOGY_ADDR": batch.node, "SLURM_TOPOLOGY_ADDR_PATTERN": "node",
+    }
+    if not job.account:
+        del slurm["SLURM_JOB_ACCOUNT"]
+    if spec.get("ntasks_set") or spec.get("ntasks_per_node"):
+        slurm["SLURM_NTASKS"] = slurm["SLURM_NPROCS"] = str(ntasks)
+    if spec.get("ntasks_per_node"):
+        slurm["SLURM_NTASKS_PER_NODE"] = str(spec["ntasks_per_node"])
+    if spec.get("cpus_per_task_set"):
+        slurm["SLURM_CPUS_PER_TASK"] = str(spec.get("cpus_per_task", 1))
+    if spec.get("mem_per_node_mb") is not None:
+        slurm["SLURM_MEM_PER_NODE"] = str(spec["mem_per_node_mb"])
+    if spec.get("mem_per_cpu_mb") is not None:
+        slurm["SLURM_MEM_PER_CPU"] = str(spec["mem_per_cpu_mb"])
+    if job.restarts:
+        slurm["SLURM_RESTART_COUNT"] = str(job.restarts)
+    if job.dependency:
+        slurm["SLURM_JOB_DEPENDENCY"] = job.dependency
+    if spec.get("gpus"):
+        slurm["SLURM_GPUS"] = spec["gpus"]
+    if spec.get("gpus_per_node"):
+        slurm["SLURM_GPUS_PER_NODE"] = spec["gpus_per_node"]
+    if batch.gpus:
+        indices = ",".join(str(g) for g in batch.gpus)
+        slurm.update({"SLURM_JOB_GPUS": indices, "CUDA_VISIBLE_DEVICES": indices,
+                      "GPU_DEVICE_ORDINAL": indices, "ROCR_VISIBLE_DEVICES": indices,
+                      "SLURM_GPUS_ON_NODE": str(len(batch.gpus))})
+    env.update(slurm)
+    return env

@@ -1,0 +1,113 @@
+"""The scheduling cycle's edges: freeze the controller's state into a snapshot, and read the plan.
+
+The solve itself is pure (solver.solve); the controller applies the starts (Controller.apply_starts)
+and records each pending job's reason and priority from the plan.
+"""
+from __future__ import annotations
+
+from solver import (
+    ClusterSnapshot, GpuDevice, JobRequest, NodeAllocation, NodeState, NodeView, PartitionState,
+    PartitionView, Plan, RunningJob, SchedulingPolicy,
+)
+from slurmctld_py.model import Job, JobState
+from slurmctld_py.submit import resource_request
+from sdk.records import JobSpec
+
+
+def policy_from_config(config) -> SchedulingPolicy:
+    depth = 1
+    return SchedulingPolicy(
+        backfill=config.scheduler_type == "sched/backfill", reservation_depth=depth,
+        priority_weight_age=config.priority_weight_age, priority_weight_job_size=config.priority_weight_job_size,
+        priority_weight_partition=config.priority_weight_partition,
+        priority_weight_fairshare=config.priority_weight_fairshare, priority_weight_qos=config.priority_weight_qos,
+        priority_max_age=float(config.priority_max_age), priority_favor_small=config.priority_favor_small,
+        default_mem_per_cpu_mb=config.def_mem_per_cpu)
+
+
+def _node_state(ctl, node) -> NodeState:
+    if not node.responding or node.admin_state == "DOWN":
+        return NodeState.DOWN
+    if node.admin_state == "DRAIN":
+        return NodeState.DRAIN
+    return NodeState.UP
+
+
+def _request(job: Job) -> JobRequest:
+    spec = JobSpec.from_wire(job.spec)
+    req = resource_request(spec)
+    from conf.hostlist import expand_hostlist
+    return JobRequest(
+        job_id=job.job_id, user=job.user_name, submit_time=job.submit_time,
+        partitions=tuple(job.partition.split(",")), min_nodes=req.min_nodes, max_nodes=req.max_nodes,
+        ntasks=req.ntasks, cpus_per_task=req.cpus_per_task, ntasks_per_node=req.ntasks_per_node or None,
+        mem_per_node_mb=req.mem_per_node_mb, mem_per_cpu_mb=req.mem_per_cpu_mb,
+        gpus_per_node=req.gpus_per_node, gpu_type=req.gpu_type, gpus_total=req.gpus_total,
+        time_limit=None if job.time_limit_min is None else job.time_limit_min * 60.0,
+        exclusive=spec.exclusive,
+        nodelist=tuple(expand_hostlist(spec.nodelist)) if spec.nodelist else (),
+        exclude=tuple(expand_hostlist(spec.exclude)) if spec.exclude else (),
+        features=tuple(f for f in spec.constraint.split("&") if f) if spec.constraint else (),
+        held=job.held, hold_reason=job.hold_reason or "JobHeldUser", begin_time=float(spec.begin_time or 0),
+        nice=job.nice, account=job.account, qos=job.qos)
+
+
+class RequestCache:
+    """JobRequests are derived once per job (a pending job's request does not change)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[int, JobRequest]] = {}
+
+    def get(self, job: Job) -> JobRequest:
+        token = hash((job.held, job.hold_reason, job.partition, job.time_limit_min, job.nice, job.current_attempt))
+        hit = self._cache.get(job.job_id)
+        if hit is None or hit[0] != token:
+            hit = (token, _request(job))
+            self._cache[job.job_id] = hit
+        return hit[1]
+
+    def forget_missing(self, live: set[int]) -> None:
+        for job_id in [j for j in self._cache if j not in live]:
+            del self._cache[job_id]
+
+
+def build_snapshot(ctl, cache: RequestCache, now: float) -> ClusterSnapshot:
+    config = ctl.config
+    nodes = tuple(
+        NodeView(n.name, n.cpus, n.memory_mb, tuple(GpuDevice(i, t) for i, t in enumerate(n.gpu_types)),
+                 _node_state(ctl, n), frozenset(n.features), n.weight)
+        for n in ctl.nodes.values())
+    partitions = tuple(
+        PartitionView(p.name, tuple(p.nodes), PartitionState(ctl.partition_state.get(p.name, p.state)),
+                      p.max_time, p.default_time, p.max_nodes, p.priority_tier, p.priority_job_factor,
+                      p.is_default)
+        for p in config.partitions)
+    running, pending = [], []
+    for job in ctl.jobs.values():
+        if job.run is not None and job.run.active:
+            running.append(RunningJob(
+                job.job_id, job.partition,
+                tuple(NodeAllocation(a.node, a.cpus, a.memory_mb, tuple(a.gpus)) for a in job.run.allocations),
+                job.run.start_time, None if job.end_time is None else float(job.end_time),
+                job.user_name, job.account))
+        elif job.state == JobState.PENDING and not job.held:
+            # held jobs wait for a release, not for resources: their reason is set by the hold
+            pending.append(cache.get(job))
+    cache.forget_missing({r.job_id for r in pending})
+    return ClusterSnapshot(now, nodes, partitions, tuple(running), tuple(pending), policy_from_config(config))
+
+
+def record_decisions(ctl, plan: Plan) -> None:
+    for decision in plan.pending:
+        job = ctl.jobs.get(decision.job_id)
+        if job is None or job.state != JobState.PENDING:
+            continue
+        job.reason = decision.reason.value
+        job.reason_detail = decision.detail
+        job.priority = decision.priority
+        job.expected_start = decision.expected_start
+    priorities = dict(plan.priorities)
+    for start in plan.starts:
+        job = ctl.jobs.get(start.job_id)
+        if job is not None and start.job_id in priorities:
+            job.priority = priorities[start.job_id]

@@ -1,0 +1,116 @@
+"""A real local cluster: controller, node agents, SQLite, and the Slurm-named commands."""
+import os
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_submit_runs_and_is_accounted(cluster):
+    script = os.path.join(cluster.workdir, "job.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/bash\n#SBATCH -J hello\n#SBATCH -c 2\n"
+                "echo \"id=$SLURM_JOB_ID name=$SLURM_JOB_NAME part=$SLURM_JOB_PARTITION nodes=$SLURM_JOB_NODELIST\"\n"
+                "echo \"cpt=$SLURM_CPUS_PER_TASK submit=$SLURM_SUBMIT_DIR\"\n")
+    out = cluster.cmd("sbatch", script, check=True).stdout
+    assert out.startswith("Submitted batch job ")
+    job_id = int(out.split()[-1])
+    assert cluster.wait_state(job_id, ("COMPLETED", "FAILED")) == "COMPLETED"
+    text = open(os.path.join(cluster.workdir, f"slurm-{job_id}.out")).read()
+    assert f"id={job_id} name=hello part=cpu nodes=n" in text
+    assert f"cpt=2 submit={cluster.workdir}" in text
+    sacct = cluster.cmd("sacct", "-j", str(job_id), "-P", "-n", "-o", "JobID,State,ExitCode", check=True).stdout
+    assert f"{job_id}|COMPLETED|0:0" in sacct.splitlines()
+    assert f"{job_id}.batch|COMPLETED|0:0" in sacct.splitlines()
+
+
+def test_gpu_job_gets_its_gpus(cluster):
+    job_id = cluster.sbatch("-p", "gpu", "--gres=gpu:2", "-o", "gpu-%j.out",
+                            "--wrap", "echo CVD=$CUDA_VISIBLE_DEVICES JG=$SLURM_JOB_GPUS")
+    cluster.wait_state(job_id, ("COMPLETED",))
+    text = open(os.path.join(cluster.workdir, f"gpu-{job_id}.out")).read()
+    assert "CVD=0,1 JG=0,1" in text
+
+
+def test_failed_job_exit_code(cluster):
+    job_id = cluster.sbatch("--wrap", "exit 3")
+    assert cluster.wait_state(job_id, ("COMPLETED", "FAILED")) == "FAILED"
+    line = cluster.cmd("sacct", "-X", "-n", "-P", "-j", str(job_id), "-o", "State,ExitCode", check=True).stdout
+    assert line.strip() == "FAILED|3:0"
+
+
+def test_cancel_running_and_pending(cluster):
+    running = cluster.sbatch("--wrap", "sleep 300")
+    held = cluster.sbatch("--hold", "--wrap", "true")
+    cluster.wait_state(running, ("RUNNING",))
+    assert cluster.cmd("scancel", str(running), str(held)).returncode == 0
+    assert cluster.wait_state(running, ("CANCELLED",)) == "CANCELLED"
+    assert cluster.state(held) == "CANCELLED"
+    # an unknown id is silent with exit 0, as in Slurm
+    proc = cluster.cmd("scancel", "999999")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_squeue_sinfo_scontrol_show(cluster):
+    job_id = cluster.sbatch("-J", "sleeper", "--wrap", "sleep 30")
+    cluster.wait_state(job_id, ("RUNNING",))
+    squeue = cluster.cmd("squeue", check=True).stdout.splitlines()
+    assert squeue[0].split() == ["JOBID", "PARTITION", "NAME", "USER", "ST", "TIME", "NODES", "NODELIST(REASON)"]
+    assert any(line.split()[0] == str(job_id) and line.split()[4] == "R" for line in squeue[1:])
+    sinfo = cluster.cmd("sinfo", check=True).stdout
+    assert sinfo.splitlines()[0].split() == ["PARTITION", "AVAIL", "TIMELIMIT", "NODES", "STATE", "NODELIST"]
+    assert "cpu*" in sinfo
+    show = cluster.cmd("scontrol", "show", "job", str(job_id), check=True).stdout
+    assert f"JobId={job_id} JobName=sleeper" in show and "JobState=RUNNING" in show
+    cluster.cmd("scancel", str(job_id), check=True)
+
+
+def test_bad_requests_change_nothing(cluster):
+    before = len(cluster.client().jobs(include_finished=True))
+    proc = cluster.cmd("sbatch", "-p", "nope", "--wrap", "true")
+    assert proc.returncode == 1
+    assert "sbatch: error: Batch job submission failed: Invalid partition name specified" in proc.stderr
+    proc = cluster.cmd("sbatch", "-c", "64", "--wrap", "true")
+    assert proc.returncode == 1
+    assert "Requested node configuration is not available" in proc.stderr
+    proc = cluster.cmd("sbatch", "--bogus-option", "--wrap", "true")
+    assert proc.returncode == 255
+    proc = cluster.cmd("scontrol", "show", "job", "424242")
+    assert proc.returncode == 1 and "Invalid job id specified" in proc.stderr
+    # garbage on the controller's socket gets an error or a closed connection, never a crash
+    import socket as so
+    from sdk.discovery import controller_socket
+    for garbage in (b"\x00\x00\x00\x05hello", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02\x93\x01", b"junk"):
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(controller_socket(cluster.conf))
+        s.sendall(garbage)
+        s.shutdown(so.SHUT_WR)
+        try:
+            s.recv(1 << 16)
+        except OSError:
+            pass
+        s.close()
+    assert cluster.client().ping()["up"]
+    assert len(cluster.client().jobs(include_finished=True)) == before
+
+
+def test_only_owner_or_root_may_cancel(cluster):
+    job_id = cluster.sbatch("--hold", "--wrap", "true")
+    proc = cluster.cmd("scancel", str(job_id), user="nobody")
+    assert proc.returncode == 1
+    assert f"scancel: error: Kill job error on job id {job_id}: Access/permission denied" in proc.stderr
+    assert cluster.state(job_id) == "PENDING"
+    cluster.cmd("scancel", str(job_id), check=True)
+
+
+def test_first_fit_queues_when_full(cluster):
+    # 2 nodes x 4 CPUs: eight 1-CPU jobs run at once, the ninth waits for Resources
+    ids = [cluster.sbatch("-c", "1", "--mem=100", "--wrap", "sleep 5") for _ in range(9)]
+    time.sleep(1.5)
+    states = {j: cluster.state(j) for j in ids}
+    assert sum(s == "RUNNING" for s in states.values()) == 8
+    waiting = [j for j, s in states.items() if s == "PENDING"]
+    assert len(waiting) == 1 and cluster.client().job(waiting[0]).reason == "Resources"
+    cluster.cmd("scancel", *map(str, ids), check=True)
