@@ -10,3 +10,6 @@ fi
 # compat editable mode: a plain path entry, so the Slurm-named commands start without the
 # import-hook finder (about 25 ms per call otherwise)
 .venv/bin/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+# byte-compile our packages: with PYTHONDONTWRITEBYTECODE set (as on some machines) every
+# command call would otherwise recompile what it imports
+.venv/bin/python -m compileall -q conf sdk commands nodeagent slurmctld_py solver accounting >/dev/null

@@ -102,8 +102,12 @@ def start(tmp_path, *, nodes: int = 2, cpus: int = 4, mem: int = 4000, gpus: int
           conf: str | None = None) -> Cluster:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    os.chmod(tmp_path, 0o777)
     os.chmod(work, 0o777)
+    # other users (the access tests run as `nobody`) must reach the controller's socket
+    path = str(tmp_path)
+    while path not in ("/", "/tmp"):
+        os.chmod(path, os.stat(path).st_mode | 0o711)
+        path = os.path.dirname(path)
     layout = local.up(str(tmp_path / "cluster"), nodes=nodes, cpus=cpus, mem=mem, gpus=gpus, db=db,
                       conf=conf, timeout=60)
     return Cluster(layout, str(work))

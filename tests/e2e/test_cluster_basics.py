@@ -96,13 +96,46 @@ def test_bad_requests_change_nothing(cluster):
     assert len(cluster.client().jobs(include_finished=True)) == before
 
 
+def _as_user(user: str, fn):
+    """Run fn() in a forked child that has switched to `user`: the controller must see that uid
+    through the socket's peer credentials (nothing in the request names the user)."""
+    import json
+    import pwd
+    entry = pwd.getpwnam(user)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            out = fn()
+        except BaseException as exc:   # report anything to the parent
+            out = {"error": repr(exc)}
+        os.write(w, json.dumps(out).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
 def test_only_owner_or_root_may_cancel(cluster):
+    from sdk.discovery import controller_socket
+    from sdk.transport import LocalTransport
     job_id = cluster.sbatch("--hold", "--wrap", "true")
-    proc = cluster.cmd("scancel", str(job_id), user="nobody")
-    assert proc.returncode == 1
-    assert f"scancel: error: Kill job error on job id {job_id}: Access/permission denied" in proc.stderr
+    transport = LocalTransport(controller_socket(cluster.conf))
+    reply = _as_user("nobody", lambda: transport.call("cancel", {"job_ids": [job_id]}))
+    assert reply == {"results": [{"job_id": job_id, "code": "ACCESS_DENIED"}]}
     assert cluster.state(job_id) == "PENDING"
-    cluster.cmd("scancel", str(job_id), check=True)
+    # a forged uid field in the request changes nothing
+    reply = _as_user("nobody", lambda: transport.call("cancel", {"job_ids": [job_id], "uid": 0}))
+    assert reply["results"][0]["code"] == "ACCESS_DENIED"
+    nobody_job = _as_user("nobody", lambda: transport.call(
+        "submit", {"jobs": [{"script": "#!/bin/sh\ntrue\n", "hold": True, "work_dir": "/tmp"}], "keys": ["k1"]}))
+    assert cluster.client().job(nobody_job["job_ids"][0]).user == "nobody"
+    cluster.cmd("scancel", str(job_id), str(nobody_job["job_ids"][0]), check=True)   # root may
 
 
 def test_first_fit_queues_when_full(cluster):
