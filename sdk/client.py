@@ -26,7 +26,18 @@ class CancelResult:
 
 class Client:
     def __init__(self, conf_path: str | None = None, *, socket_path: str | None = None,
-                 timeout: float = 60.0) -> None:
+                 endpoint: str | None = None, token: str | None = None, timeout: float = 60.0) -> None:
+        """Local (the controller's Unix socket, found from slurm.conf) unless `endpoint`
+        ('tcp://host:port' of the controller's client port) is given; a remote client needs a
+        `token` (default: $SLURM_JWT, as `scontrol token` prints it)."""
+        if endpoint is not None:
+            from sdk.transport import RemoteTransport
+            token = token or os.environ.get("SLURM_JWT", "")
+            if not token:
+                raise SlurmError("ACCESS_DENIED", "a remote client needs a token (SLURM_JWT)")
+            self.conf_path = conf_path
+            self._transport = RemoteTransport(endpoint, token, timeout)
+            return
         if socket_path is None:
             conf_path = conf_path or find_conf()
             if not conf_path:
@@ -114,6 +125,13 @@ class Client:
 
     def ping(self) -> dict:
         return self.call("ping")
+
+    def token(self, *, lifespan: int = 1800, user: str | None = None) -> str:
+        """A signed token for remote clients (only root may ask for another user's)."""
+        args: dict = {"lifespan": lifespan}
+        if user:
+            args["user"] = user
+        return self.call("token", args)["token"]
 
     # ---- accounting ----
     def accounting(self, *, job_ids: list[int] | None = None, users: list[str] | None = None,

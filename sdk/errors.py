@@ -44,9 +44,12 @@ class SlurmError(Exception):
 
     exit_code = 1
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    def __init__(self, code: str, message: str | None = None, detail: str = "") -> None:
         self.code = code
         self.message = message or ERROR_TEXT.get(code, code)
+        # an explanation the controller adds before the error line, as slurmctld does
+        # ('CPU count per node can not be satisfied'); commands print it as '<cmd>: error: <detail>'
+        self.detail = detail
         super().__init__(self.message)
 
 
@@ -58,7 +61,7 @@ class ConfigNotFound(SlurmError):
     """No slurm.conf could be located (no SLURM_CONF, no local cluster, no /etc/slurm)."""
 
 
-def error_from_reply(code: str, message: str) -> SlurmError:
+def error_from_reply(code: str, message: str, detail: str = "") -> SlurmError:
     if code == "CONNECTION":
         return ControllerUnreachable(code, message)
-    return SlurmError(code, message)
+    return SlurmError(code, message, detail)

@@ -75,6 +75,7 @@ class JobSpec(_Wire):
     open_mode: str = ""                           # '' | 'append' | 'truncate'
     kill_on_invalid_dep: bool | None = None
     submit_line: str = ""                         # the sbatch command line, for sacct SubmitLine
+    command: str = ""                             # absolute path of the script file (scontrol Command=)
 
 
 @dataclass(frozen=True)

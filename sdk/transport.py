@@ -55,7 +55,8 @@ class LocalTransport:
             raise SlurmError("PROTOCOL", "malformed reply")
         if reply.get("ok"):
             return reply.get("result")
-        raise error_from_reply(str(reply.get("code", "INTERNAL")), str(reply.get("message", "")))
+        raise error_from_reply(str(reply.get("code", "INTERNAL")), str(reply.get("message", "")),
+                               str(reply.get("detail", "")))
 
 
 def _recv_exact(sock, n: int) -> bytes:
@@ -67,3 +68,36 @@ def _recv_exact(sock, n: int) -> bytes:
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+class RemoteTransport:
+    """Requests over ZeroMQ to a controller on another host, authenticated by a SLURM_JWT token."""
+
+    def __init__(self, endpoint: str, token: str, timeout: float = 60.0) -> None:
+        self.endpoint = endpoint
+        self.token = token
+        self.timeout = timeout
+
+    def call(self, op: str, args: dict | None = None) -> object:
+        import zmq
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, int(self.timeout * 1000))
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_REPLY_BYTES)
+        try:
+            sock.connect(self.endpoint)
+            sock.send(msgpack.packb({"v": PROTOCOL_VERSION, "op": op, "args": args or {}, "token": self.token},
+                                    use_bin_type=True))
+            try:
+                reply = msgpack.unpackb(sock.recv(), raw=False)
+            except zmq.Again:
+                raise ControllerUnreachable("CONNECTION") from None
+        finally:
+            sock.close(0)
+        if not isinstance(reply, dict):
+            raise SlurmError("PROTOCOL", "malformed reply")
+        if reply.get("ok"):
+            return reply.get("result")
+        raise error_from_reply(str(reply.get("code", "INTERNAL")), str(reply.get("message", "")),
+                               str(reply.get("detail", "")))

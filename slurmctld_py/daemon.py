@@ -20,8 +20,10 @@ import time
 from accounting import store
 from accounting.db import make_engine, migrate
 from slurmctld_py.agents import AgentLink
-from slurmctld_py.controller import Controller, job_from_row
+from slurmctld_py.controller import Controller, identity, job_from_row
 from slurmctld_py.errors import RequestError
+from slurmctld_py import tokens
+from slurmctld_py.remote import RemoteRpcServer
 from slurmctld_py.rpc import LocalRpcServer
 from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
 from slurmctld_py.views import config_info, job_info, node_info, partition_info
@@ -48,6 +50,20 @@ def agent_endpoint(config) -> str:
     return f"tcp://{host}:{config.slurmctld_port}"
 
 
+def client_endpoint(config) -> str:
+    port = config.raw.get("SlurmctldClientPort") or str(config.slurmctld_port + 1)
+    return agent_endpoint(config).rsplit(":", 1)[0] + ":" + port
+
+
+def caller_for_user(user: str):
+    import pwd
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise RequestError("ACCESS_DENIED", message=f"Unknown user {user}") from None
+    return identity(entry.pw_uid, entry.pw_gid)
+
+
 class Daemon:
     def __init__(self, config, conf_path: str) -> None:
         self.config = config
@@ -57,6 +73,8 @@ class Daemon:
         self.link = AgentLink(agent_endpoint(config), self.ctl.on_agent_message)
         self.ctl._send = self.link.send
         self.rpc = LocalRpcServer(local_socket_path(config), self.dispatch)
+        self.token_key = tokens.load_or_create_key(config)
+        self.remote = RemoteRpcServer(client_endpoint(config), self.token_key, self.dispatch, caller_for_user)
         self._sched_wake = asyncio.Event()
         self._send_wake = asyncio.Event()
         self.ctl.wake_scheduler = self._sched_wake.set
@@ -117,6 +135,14 @@ class Daemon:
             return {"records": self.accounting(caller, args)}
         if op == "stats":
             return self.statistics()
+        if op == "token":
+            lifespan = args.get("lifespan", tokens.DEFAULT_LIFESPAN)
+            user = args.get("user") or caller.user_name
+            if not isinstance(lifespan, int) or not 0 < lifespan <= 365 * 86400 or not isinstance(user, str):
+                raise RequestError("BAD_REQUEST")
+            if user != caller.user_name and caller.uid != 0:
+                raise RequestError("ACCESS_DENIED")
+            return {"token": tokens.mint(self.token_key, user, now, lifespan)}
         raise RequestError("BAD_REQUEST", message=f"unknown operation {op!r}")
 
     def accounting(self, caller, args: dict) -> list[dict]:
@@ -209,15 +235,17 @@ class Daemon:
     async def run(self) -> None:
         self.ctl.recover()
         self.link.bind()
+        self.remote.bind()
         await self.rpc.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        log.info("slurmctld-py ready: socket %s, agents %s", self.rpc.path, self.link.endpoint)
+        log.info("slurmctld-py ready: socket %s, agents %s, remote clients %s", self.rpc.path,
+                 self.link.endpoint, self.remote.endpoint)
         self._sched_wake.set()
         try:
             async with asyncio.TaskGroup() as tg:
-                tasks = [tg.create_task(c) for c in (self.link.serve(), self.scheduler_loop(),
+                tasks = [tg.create_task(c) for c in (self.link.serve(), self.remote.serve(), self.scheduler_loop(),
                                                      self.sender_loop(), self.monitor_loop())]
                 await self.stop.wait()
                 for t in tasks:
@@ -227,6 +255,7 @@ class Daemon:
         finally:
             await self.rpc.close()
             self.link.close()
+            self.remote.close()
             self.engine.dispose()
             log.info("slurmctld-py stopped")
 

@@ -147,3 +147,22 @@ def test_first_fit_queues_when_full(cluster):
     waiting = [j for j, s in states.items() if s == "PENDING"]
     assert len(waiting) == 1 and cluster.client().job(waiting[0]).reason == "Resources"
     cluster.cmd("scancel", *map(str, ids), check=True)
+
+
+def test_remote_client_with_token(cluster):
+    from conf.slurmconf import load_config
+    from sdk.client import Client
+    from sdk.errors import SlurmError
+    from sdk.records import JobSpec
+    port = load_config(cluster.conf).slurmctld_port + 1
+    endpoint = f"tcp://127.0.0.1:{port}"
+    token = cluster.client().token(lifespan=60)
+    remote = Client(endpoint=endpoint, token=token)
+    job_id = remote.submit(JobSpec(script="#!/bin/sh\ntrue\n", hold=True, work_dir="/tmp"))
+    assert remote.job(job_id).user == "root"
+    for bad in (token[:-2] + "xx", "garbage", ""):
+        with pytest.raises(SlurmError) as err:
+            Client(endpoint=endpoint, token=bad or "x").ping()
+        assert err.value.code == "ACCESS_DENIED"
+    remote.cancel([job_id])
+    assert cluster.state(job_id) == "CANCELLED"
