@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import _socket
 
-import msgpack
-
+from sdk import leanpack
 from sdk.errors import ControllerUnreachable, SlurmError, error_from_reply
 
 PROTOCOL_VERSION = 1
@@ -17,8 +16,18 @@ MAX_REPLY_BYTES = 512 * 1024 * 1024
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
+LEAN_REPLY_LIMIT = 16 * 1024    # larger replies are unpacked by msgpack's C extension
+
+
+def unpack_reply(data: bytes):
+    if len(data) <= LEAN_REPLY_LIMIT:
+        return leanpack.unpackb(data)
+    import msgpack
+    return msgpack.unpackb(data, raw=False)
+
+
 def pack_frame(body: dict) -> bytes:
-    payload = msgpack.packb(body, use_bin_type=True)
+    payload = leanpack.packb(body)
     return len(payload).to_bytes(4, "big") + payload
 
 
@@ -44,7 +53,7 @@ class LocalTransport:
                 size = int.from_bytes(header, "big")
                 if size > MAX_REPLY_BYTES:
                     raise SlurmError("PROTOCOL", "reply too large")
-                reply = msgpack.unpackb(_recv_exact(sock, size), raw=False)
+                reply = unpack_reply(_recv_exact(sock, size))
             except TimeoutError:
                 raise SlurmError("TIMEOUT") from None
             except OSError:
@@ -79,6 +88,7 @@ class RemoteTransport:
         self.timeout = timeout
 
     def call(self, op: str, args: dict | None = None) -> object:
+        import msgpack
         import zmq
         ctx = zmq.Context.instance()
         sock = ctx.socket(zmq.REQ)
