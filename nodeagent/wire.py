@@ -14,6 +14,7 @@ otherwise ignored, so resending from the outbox after a crash is harmless.
 """
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -201,7 +202,7 @@ def decode(frame: bytes) -> Message:
 def _build(cls: type, body: object):
     if not isinstance(body, dict):
         raise WireError(f"{cls.__name__}: expected a map")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     kwargs = {}
     for f in fields(cls):
         if f.name not in body:
@@ -210,6 +211,11 @@ def _build(cls: type, body: object):
             raise WireError(f"{cls.__name__}: missing field {f.name}")
         kwargs[f.name] = _check(hints[f.name], body[f.name], f"{cls.__name__}.{f.name}")
     return cls(**kwargs)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict:
+    return typing.get_type_hints(cls)
 
 
 def _check(hint, value, where: str):
