@@ -267,6 +267,8 @@ def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = 
         return Outcome(out=VERSION + "\n")
     if keyword == "ping":
         return _ping(call, conf_keys)
+    if keyword == "token":
+        return _token(words[1:], call)
     if len(keyword) >= 3 and "show".startswith(keyword):
         return _show(words[1:], call, now, oneliner, details)
     return Outcome(err=f"invalid keyword: {words[0]}\n", code=1)
@@ -283,6 +285,27 @@ def _ping(call, conf_keys) -> Outcome:
                            "*****************************************\n"
                            "** RESTORE SLURMCTLD DAEMON TO SERVICE **\n"
                            "*****************************************\n", code=1)
+
+
+def _token(args: list[str], call) -> Outcome:
+    """`scontrol token [lifespan=SECONDS] [username=NAME]`: a signed token for remote clients,
+    printed as Slurm prints it (SLURM_JWT=...)."""
+    from sdk.errors import SlurmError
+    request: dict = {}
+    for arg in args:
+        key, _, value = arg.partition("=")
+        key = key.lower()
+        if key == "lifespan" and value.isdigit() and int(value) > 0:
+            request["lifespan"] = int(value)
+        elif key == "username" and value:
+            request["user"] = value
+        else:
+            return Outcome(err=f"Invalid parameter: {arg}\n", code=1)
+    try:
+        reply = call("token", request)
+    except SlurmError as exc:
+        return Outcome(err=f"scontrol: error: {exc.message}\n", code=1)
+    return Outcome(out=f"SLURM_JWT={reply['token']}\n")
 
 
 def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Outcome:

@@ -475,7 +475,12 @@ def _fetch(opts: Options):
     args: dict = {"include_finished": opts.states != [], "fields": wanted_fields(exprs)}
     if opts.job_ids is not None:
         args["job_ids"] = opts.job_ids
-    return LocalTransport(sock).call("jobs", args)["jobs"]
+    reply = LocalTransport(sock).call("jobs", args)
+    if "jobs_columns" in reply:   # the controller honoured the projection: columns + rows
+        table = reply["jobs_columns"]
+        columns = table["columns"]
+        return [dict(zip(columns, row)) for row in table["rows"]]
+    return reply["jobs"]
 
 
 USAGE = """\

@@ -13,3 +13,4 @@ fi
 # byte-compile our packages: with PYTHONDONTWRITEBYTECODE set (as on some machines) every
 # command call would otherwise recompile what it imports
 .venv/bin/python -m compileall -q conf sdk commands nodeagent slurmctld_py solver accounting >/dev/null
+.venv/bin/python scripts/fast_launchers.py

@@ -26,7 +26,7 @@ from slurmctld_py import tokens
 from slurmctld_py.remote import RemoteRpcServer
 from slurmctld_py.rpc import LocalRpcServer
 from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
-from slurmctld_py.views import config_info, job_info, node_info, partition_info
+from slurmctld_py.views import config_info, job_columns, job_info, node_info, partition_info
 
 log = logging.getLogger("slurmctld_py")
 SCHED_TICK = 5.0          # seconds between scheduling passes when nothing happens
@@ -108,13 +108,11 @@ class Daemon:
                 found = sorted(ctl.jobs.values(), key=lambda j: j.job_id)
             if not include_finished:
                 found = [j for j in found if j.is_active]
-            infos = [job_info(j, now) for j in found]
             fields = args.get("fields")
             if isinstance(fields, list) and fields and all(isinstance(f, str) for f in fields):
-                # squeue names the keys its format uses: a smaller reply unpacks faster
-                wanted = set(fields) | {"job_id"}
-                infos = [{k: v for k, v in info.items() if k in wanted} for info in infos]
-            return {"jobs": infos}
+                # squeue names the keys its format uses: only those, sent as columns
+                return {"jobs_columns": job_columns(found, fields)}
+            return {"jobs": [job_info(j, now) for j in found]}
         if op == "cancel":
             ids = args.get("job_ids") or []
             if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
@@ -159,9 +157,15 @@ class Daemon:
         users = str_list("users")
         if caller.uid != 0 and not args.get("all_users") and not users:
             users = [caller.user_name]
+        start, end = args.get("start"), args.get("end")
+        for bound in (start, end):
+            if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)):
+                raise RequestError("BAD_REQUEST")
+        if end is not None:
+            end = int(end) + 0.999999   # sacct's times are whole seconds: -E T takes all of second T
         with self.ctl.tx() as s:
-            rows = store.query_accounting(s, job_ids=ids, users=users, start=args.get("start"),
-                                          end=args.get("end"), states=str_list("states"),
+            rows = store.query_accounting(s, job_ids=ids, users=users, start=start,
+                                          end=end, states=str_list("states"),
                                           names=str_list("names"), partitions=str_list("partitions"))
             records = []
             now = time.time()

@@ -1,48 +1,76 @@
 """What the clients read: jobs, nodes and partitions as sdk.records wire maps."""
 from __future__ import annotations
 
+from operator import attrgetter
+
 from conf.hostlist import compress_hostlist
 from conf.units import format_memory_mb
 from slurmctld_py.model import Job, Node
 
 
-def job_info(job: Job, now: float) -> dict:
+def _tres_per_node(job: Job) -> str:
     spec = job.spec
-    state = job.state.value
-    start = job.start_time or (job.expected_start or 0)
-    gres = spec.get("gres") or ""
-    tres_per_node = ""
-    if gres:
-        tres_per_node = "gres/" + gres
-    elif spec.get("gpus_per_node"):
-        tres_per_node = "gres/gpu:" + spec["gpus_per_node"]
-    gpus = list(job.run.allocations[0].gpus) if job.run is not None else []
-    return {
-        "job_id": job.job_id, "name": job.name, "user": job.user_name, "uid": job.uid, "gid": job.gid,
-        "group": job.group_name, "partition": job.partition, "state": "COMPLETING" if job.completing and state != "CANCELLED" else state,
-        "completing": job.completing,
-        "reason": job.reason if not job.held else (job.hold_reason or "JobHeldUser"),
-        "reason_detail": job.reason_detail, "account": job.account, "qos": job.qos,
-        "priority": 0 if job.held else job.priority, "nice": job.nice,
-        "submit_time": int(job.submit_time), "eligible_time": int(job.eligible_time or 0),
-        "start_time": int(start), "end_time": int(job.end_time or 0),
-        "time_limit_min": job.time_limit_min, "num_nodes": job.num_nodes,
-        "max_nodes": int(spec.get("max_nodes") or 0), "num_cpus": job.num_cpus, "num_tasks": job.num_tasks,
-        "cpus_per_task": int(spec.get("cpus_per_task") or 1),
-        "ntasks_per_node": int(spec.get("ntasks_per_node") or 0),
-        "mem_per_node_mb": spec.get("mem_per_node_mb"), "mem_per_cpu_mb": spec.get("mem_per_cpu_mb"),
-        "tres_per_node": tres_per_node, "req_tres": job.req_tres, "alloc_tres": job.alloc_tres,
-        "nodes": job.nodes, "batch_host": job.run.batch_host if job.run else (job.nodes.split(",")[0] if job.nodes and "[" not in job.nodes else ""),
-        "req_nodes": spec.get("nodelist") or "", "exc_nodes": spec.get("exclude") or "",
-        "features": spec.get("constraint") or "", "work_dir": job.work_dir,
-        "command": spec.get("command") or "(null)",
-        "stdout": job.stdout or spec.get("stdout") or "", "stderr": job.stderr or spec.get("stderr") or "",
-        "stdin": spec.get("stdin") or "/dev/null", "exit_code": job.exit_code, "exit_signal": job.exit_signal,
-        "derived_exit_code": job.derived_exit_code, "requeue": job.requeue, "restarts": job.restarts,
-        "held": job.held, "dependency": job.dependency, "comment": job.comment,
-        "exclusive": bool(spec.get("exclusive")), "gpus": gpus, "cancelled_by": job.cancelled_by,
-        "submit_line": job.submit_line,
-    }
+    if spec.get("gres"):
+        return "gres/" + spec["gres"]
+    if spec.get("gpus_per_node"):
+        return "gres/gpu:" + spec["gpus_per_node"]
+    return ""
+
+
+def _batch_host(job: Job) -> str:
+    if job.run is not None:
+        return job.run.batch_host
+    return job.nodes.split(",")[0] if job.nodes and "[" not in job.nodes else ""
+
+
+def _spec(key: str, default=None):
+    return lambda j: j.spec.get(key) or default
+
+
+# wire key -> getter: a client that names the fields it reads (squeue) gets only those
+JOB_FIELDS: dict = {
+    "job_id": attrgetter("job_id"), "name": attrgetter("name"), "user": attrgetter("user_name"),
+    "uid": attrgetter("uid"), "gid": attrgetter("gid"), "group": attrgetter("group_name"),
+    "partition": attrgetter("partition"),
+    "state": lambda j: "COMPLETING" if j.completing and j.state.value != "CANCELLED" else j.state.value,
+    "completing": attrgetter("completing"),
+    "reason": lambda j: (j.hold_reason or "JobHeldUser") if j.held else j.reason,
+    "reason_detail": attrgetter("reason_detail"), "account": attrgetter("account"), "qos": attrgetter("qos"),
+    "priority": lambda j: 0 if j.held else j.priority, "nice": attrgetter("nice"),
+    "submit_time": lambda j: int(j.submit_time), "eligible_time": lambda j: int(j.eligible_time or 0),
+    "start_time": lambda j: int(j.start_time or j.expected_start or 0),
+    "end_time": lambda j: int(j.end_time or 0), "time_limit_min": attrgetter("time_limit_min"),
+    "num_nodes": attrgetter("num_nodes"), "max_nodes": lambda j: int(j.spec.get("max_nodes") or 0),
+    "num_cpus": attrgetter("num_cpus"), "num_tasks": attrgetter("num_tasks"),
+    "cpus_per_task": lambda j: int(j.spec.get("cpus_per_task") or 1),
+    "ntasks_per_node": lambda j: int(j.spec.get("ntasks_per_node") or 0),
+    "mem_per_node_mb": lambda j: j.spec.get("mem_per_node_mb"),
+    "mem_per_cpu_mb": lambda j: j.spec.get("mem_per_cpu_mb"),
+    "tres_per_node": _tres_per_node, "req_tres": attrgetter("req_tres"), "alloc_tres": attrgetter("alloc_tres"),
+    "nodes": attrgetter("nodes"), "batch_host": _batch_host,
+    "req_nodes": _spec("nodelist", ""), "exc_nodes": _spec("exclude", ""), "features": _spec("constraint", ""),
+    "work_dir": attrgetter("work_dir"), "command": _spec("command", "(null)"),
+    "stdout": lambda j: j.stdout or j.spec.get("stdout") or "",
+    "stderr": lambda j: j.stderr or j.spec.get("stderr") or "", "stdin": _spec("stdin", "/dev/null"),
+    "exit_code": attrgetter("exit_code"), "exit_signal": attrgetter("exit_signal"),
+    "derived_exit_code": attrgetter("derived_exit_code"), "requeue": attrgetter("requeue"),
+    "restarts": attrgetter("restarts"), "held": attrgetter("held"), "dependency": attrgetter("dependency"),
+    "comment": attrgetter("comment"), "exclusive": lambda j: bool(j.spec.get("exclusive")),
+    "gpus": lambda j: list(j.run.allocations[0].gpus) if j.run is not None else [],
+    "cancelled_by": attrgetter("cancelled_by"), "submit_line": attrgetter("submit_line"),
+}
+
+
+def job_info(job: Job, now: float) -> dict:
+    return {key: get(job) for key, get in JOB_FIELDS.items()}
+
+
+def job_columns(jobs: list[Job], fields: list[str]) -> dict:
+    """The requested fields of many jobs as {"columns": [...], "rows": [[...], ...]}: the keys
+    travel once instead of once per job."""
+    columns = [f for f in dict.fromkeys(["job_id", *fields]) if f in JOB_FIELDS]
+    getters = [JOB_FIELDS[f] for f in columns]
+    return {"columns": columns, "rows": [[get(j) for get in getters] for j in jobs]}
 
 
 def node_info(ctl, node: Node, now: float) -> dict:

@@ -20,7 +20,9 @@ def test_submit_runs_and_is_accounted(cluster):
     text = open(os.path.join(cluster.workdir, f"slurm-{job_id}.out")).read()
     assert f"id={job_id} name=hello part=cpu nodes=n" in text
     assert f"cpt=2 submit={cluster.workdir}" in text
-    sacct = cluster.cmd("sacct", "-j", str(job_id), "-P", "-n", "-o", "JobID,State,ExitCode", check=True).stdout
+    proc = cluster.cmd("sacct", "-j", str(job_id), "-P", "-n", "-o", "JobID,State,ExitCode", check=True)
+    sacct = proc.stdout
+    assert proc.stderr == ""
     assert f"{job_id}|COMPLETED|0:0" in sacct.splitlines()
     assert f"{job_id}.batch|COMPLETED|0:0" in sacct.splitlines()
 
@@ -166,3 +168,53 @@ def test_remote_client_with_token(cluster):
         assert err.value.code == "ACCESS_DENIED"
     remote.cancel([job_id])
     assert cluster.state(job_id) == "CANCELLED"
+
+
+def test_garbage_on_zeromq_ports_is_dropped(cluster):
+    import zmq
+    from conf.slurmconf import load_config
+    port = load_config(cluster.conf).slurmctld_port
+    ctx = zmq.Context.instance()
+    # the agent port: an impostor DEALER with a node's name and junk frames
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.IDENTITY, b"n1")
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    for junk in (b"", b"\xc1", b"\x81\xa1v\x63", b"x" * 100000):
+        dealer.send(junk)
+    dealer.send_multipart([b"a", b"b", b"c"])
+    # the remote-client port: junk instead of a request gets an error reply
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.setsockopt(zmq.RCVTIMEO, 5000)
+    req.connect(f"tcp://127.0.0.1:{port + 1}")
+    req.send(b"\xc1garbage")
+    import msgpack
+    reply = msgpack.unpackb(req.recv(), raw=False)
+    assert reply["ok"] is False and reply["code"] == "BAD_REQUEST"
+    dealer.close()
+    req.close()
+    time.sleep(0.5)
+    assert cluster.client().ping()["up"]
+    job_id = cluster.sbatch("--wrap", "true")
+    assert cluster.wait_state(job_id, ("COMPLETED",)) == "COMPLETED"
+
+
+def test_time_limit_ends_in_timeout(cluster):
+    # Slurm's limits are whole minutes: this test waits a minute (plus KillWait=5 s for the trap)
+    job_id = cluster.sbatch("-t", "1", "--wrap", "trap 'echo got TERM' TERM; while true; do sleep 1; done")
+    cluster.wait_state(job_id, ("RUNNING",))
+    assert cluster.wait_state(job_id, ("TIMEOUT", "COMPLETED", "FAILED"), timeout=90) == "TIMEOUT"
+    out = open(os.path.join(cluster.workdir, f"slurm-{job_id}.out")).read()
+    assert "got TERM" in out
+    line = cluster.cmd("sacct", "-X", "-n", "-P", "-j", str(job_id), "-o", "State,Timelimit", check=True).stdout
+    assert line.strip() == "TIMEOUT|00:01:00"
+
+
+def test_scontrol_token_works_for_remote_client(cluster):
+    from conf.slurmconf import load_config
+    out = cluster.cmd("scontrol", "token", "lifespan=60", check=True).stdout.strip()
+    assert out.startswith("SLURM_JWT=")
+    from sdk.client import Client
+    port = load_config(cluster.conf).slurmctld_port + 1
+    assert Client(endpoint=f"tcp://127.0.0.1:{port}", token=out.split("=", 1)[1]).ping()["up"]
