@@ -14,11 +14,13 @@ violations surface at the call that caused them, and bulk paths stay fast.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, case, delete, insert, or_, select, update
+from sqlalchemy import bindparam, Insert, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from accounting.bulk import insert_rows
 from accounting.errors import AccountingError, JobNotFound, RunConflict, RunNotFound, UnknownColumnError
 from accounting.models import (
+    Base,
     ControllerMeta,
     Counter,
     Event,
@@ -135,13 +138,53 @@ def insert_jobs(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, Job.__table__, rows)
 
 
+@functools.lru_cache(maxsize=512)
+def _keyed_update(table_name: str, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    """One reusable UPDATE per (table, key, columns): the controller runs the same few shapes
+    thousands of times, and building and caching a fresh statement each time costs more than
+    the database's own work."""
+    table = Base.metadata.tables[table_name]
+    return (update(table).where(*(table.c[k] == bindparam("_key_" + k) for k in key))
+            .values({c: bindparam(c) for c in columns}))
+
+
+def _run_keyed_update(session: Session, model: type, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
+    columns = tuple(sorted(values))
+    _check_columns_cached(model, columns)
+    stmt = _keyed_update(model.__table__.name, tuple(key), columns)  # type: ignore[attr-defined]
+    params = {"_key_" + k: v for k, v in key.items()}
+    params.update(values)
+    return session.connection().execute(stmt, params).rowcount
+
+
 def update_job(session: Session, job_id: int, **values: Any) -> None:
     if not values:
         return
-    _check_columns(Job, values)
-    result = session.execute(update(Job).where(Job.job_id == job_id).values(**values))
-    if result.rowcount == 0:
+    if _run_keyed_update(session, Job, {"job_id": job_id}, values) == 0:
         raise JobNotFound(f"Invalid job id specified: job {job_id} has no row")
+
+
+def update_jobs(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Many job updates in few statements (executemany). Each dict holds `job_id` and the
+    columns to set; dicts setting the same columns share one statement."""
+    table = Job.__table__
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        columns = tuple(sorted(k for k in change if k != "job_id"))
+        groups.setdefault(columns, []).append(change)
+    for columns, rows in groups.items():
+        if not columns:
+            continue
+        _check_columns(Job, columns)
+        stmt = (update(table).where(table.c.job_id == bindparam("_job_id"))
+                .values({c: bindparam(c) for c in columns}))
+        session.connection().execute(stmt, [{"_job_id": r["job_id"], **{c: r[c] for c in columns}} for r in rows])
+
+
+def add_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Insert many events ({job_id, kind, time, detail}) in one executemany."""
+    if events:
+        session.connection().execute(insert(Event.__table__), events)
 
 
 def load_active(session: Session, finished_since: float) -> ActiveState:
@@ -179,11 +222,12 @@ def update_run(session: Session, job_id: int, attempt: int, **values: Any) -> No
         return
     _check_columns(JobRun, values)
     runs = JobRun.__table__
-    statement = update(runs).where(runs.c.job_id == job_id, runs.c.attempt == attempt).values(**values)
-    if "state" in values:  # re-activating an ended run can hit the unique index
+    if "state" in values and values["state"] != RunState.ENDED:
+        # re-activating an ended run can hit the unique index: guard it with a savepoint
+        statement = update(runs).where(runs.c.job_id == job_id, runs.c.attempt == attempt).values(**values)
         rowcount = _execute_run_write(session, statement, job_id, attempt)
     else:
-        rowcount = session.execute(statement).rowcount
+        rowcount = _run_keyed_update(session, JobRun, {"job_id": job_id, "attempt": attempt}, values)
     if rowcount == 0:
         raise RunNotFound(f"job {job_id} has no attempt {attempt}")
 
@@ -218,8 +262,11 @@ def upsert_partition_state(session: Session, name: str, state: str | None) -> No
 # ------------------------------------------------------------------------- events, outbox, meta
 
 
+_EVENT_INSERT = insert(Event.__table__)
+
+
 def add_event(session: Session, job_id: int | None, kind: str, time: float, **detail: Any) -> None:
-    session.execute(insert(Event.__table__).values(job_id=job_id, kind=kind, time=time, detail=detail))
+    session.connection().execute(_EVENT_INSERT, {"job_id": job_id, "kind": kind, "time": time, "detail": detail})
 
 
 def enqueue(
@@ -278,6 +325,11 @@ def _upsert(session: Session, model: type, key: Mapping[str, Any], values: Mappi
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))  # type: ignore[attr-defined]
     session.execute(statement)
+
+
+@functools.lru_cache(maxsize=512)
+def _check_columns_cached(model: type, names: tuple[str, ...]) -> None:
+    _check_columns(model, names)
 
 
 def _check_columns(model: type, names: Iterable[str]) -> None:

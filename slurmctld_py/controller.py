@@ -57,6 +57,9 @@ class Controller:
         self.idempotency: dict[str, int] = {}
         self._send = send or (lambda node, frame: False)
         self.wake_scheduler: Callable[[], None] = lambda: None
+        self.request_flush: Callable[[], None] = self.flush   # the daemon batches: flush soon
+        self._ended: list[tuple[str, wire.RunEnded]] = []
+        self._acked: list[int] = []
         self.wake_sender: Callable[[], None] = lambda: None
         self.stats = {"submitted": 0, "started": 0, "ended": 0, "cycles": 0, "rpc": {}}
         for nc in config.nodes:
@@ -193,8 +196,8 @@ class Controller:
                     continue
                 job.cancelled_by = caller.uid
                 if job.state == JobState.PENDING:
-                    self._set_state(s, job, JobState.CANCELLED, now, reason="None")
-                    store.add_event(s, job.job_id, "cancelled", now, by=caller.uid)
+                    # many pending jobs are cancelled at once (scancel -u): written in one batch below
+                    job.state, job.end_time, job.reason = JobState.CANCELLED, now, "None"
                     ended.append(job)
                 else:
                     job.completing = True
@@ -205,6 +208,10 @@ class Controller:
                                       wire.Terminate(0, jid, job.run.attempt, "cancelled", float(self.config.kill_wait)),
                                       job.job_id, job.run.attempt, now)
                 results.append({"job_id": jid, "code": ""})
+            store.update_jobs(s, [{"job_id": j.job_id, "state": "CANCELLED", "end_time": now, "reason": "None",
+                                   "cancelled_by": caller.uid} for j in ended])
+            store.add_events(s, [{"job_id": j.job_id, "kind": "cancelled", "time": now,
+                                  "detail": {"by": caller.uid}} for j in ended])
         self.wake_sender()
         if ended:
             self.wake_scheduler()
@@ -401,31 +408,47 @@ class Controller:
         self._send_to(node.name, wire.HeartbeatAck(self.epoch))
 
     def _on_Ack(self, node: Node, msg: wire.Ack) -> None:
-        out = self.outbox.pop(msg.msg_id, None)
-        if out is None:
-            return
-        with self.tx() as s:
-            store.delete_outbox(s, msg.msg_id)
+        # deleting the row can wait for the next batch: a crash before that only resends the
+        # message, and the agent ignores what it already has
+        if self.outbox.pop(msg.msg_id, None) is not None:
+            self._acked.append(msg.msg_id)
+            self.request_flush()
 
     def _on_RunStarted(self, node: Node, msg: wire.RunStarted) -> None:
+        # kept in memory only: after a restart 'launching' and 'running' reconcile the same way
         job = self.jobs.get(msg.job_id)
         run = job.run if job else None
-        if run is None or run.attempt != msg.attempt or run.state != "launching":
-            return
-        run.state = "running"
-        with self.tx() as s:
-            store.update_run(s, msg.job_id, msg.attempt, state="running")
+        if run is not None and run.attempt == msg.attempt and run.state == "launching":
+            run.state = "running"
 
     def _on_RunEnded(self, node: Node, msg: wire.RunEnded) -> None:
+        # group commit: ends that arrive together are written in one transaction, and each
+        # agent gets its EndAck only after that commit (it re-sends until then)
+        self._ended.append((node.name, msg))
+        self.request_flush()
+
+    def flush(self) -> None:
+        """Write the batched completions and acknowledgements in one transaction."""
+        ended, self._ended = self._ended, []
+        acked, self._acked = self._acked, []
+        if not ended and not acked:
+            return
         now = self.clock()
-        job = self.jobs.get(msg.job_id)
-        run = job.run if job else None
-        if job is not None and run is not None and run.attempt == msg.attempt and run.active:
-            with self.tx() as s:
-                self._end_run(s, job, run, msg.outcome, msg.exit_code, msg.signal, msg.end_time or now,
-                              max_rss_kb=msg.max_rss_kb, cpu_seconds=msg.cpu_seconds, message=msg.message)
+        replies = []
+        with self.tx() as s:
+            for msg_id in acked:
+                store.delete_outbox(s, msg_id)
+            for node_name, msg in ended:
+                job = self.jobs.get(msg.job_id)
+                run = job.run if job else None
+                if job is not None and run is not None and run.attempt == msg.attempt and run.active:
+                    self._end_run(s, job, run, msg.outcome, msg.exit_code, msg.signal, msg.end_time or now,
+                                  max_rss_kb=msg.max_rss_kb, cpu_seconds=msg.cpu_seconds, message=msg.message)
+                replies.append((node_name, wire.EndAck(msg.job_id, msg.attempt)))
+        for node_name, reply in replies:
+            self._send_to(node_name, reply)
+        if ended:
             self.wake_scheduler()
-        self._send_to(node.name, wire.EndAck(msg.job_id, msg.attempt))
 
     # ------------------------------------------------------------------ run end, requeue
     def _end_run(self, s, job: Job, run: Run, outcome: str, exit_code: int, signal: int, end: float,

@@ -30,6 +30,7 @@ from slurmctld_py.views import config_info, job_columns, job_info, node_info, pa
 
 log = logging.getLogger("slurmctld_py")
 SCHED_TICK = 5.0          # seconds between scheduling passes when nothing happens
+FLUSH_DELAY = 0.003       # seconds completions wait to share one commit
 SOLVE_IN_THREAD_OVER = 2000   # pending jobs beyond which the solver runs off the event loop
 
 
@@ -80,6 +81,8 @@ class Daemon:
         self.ctl.wake_scheduler = self._sched_wake.set
         self.ctl.wake_sender = self._send_wake.set
         self.cache = RequestCache()
+        self._flush_pending = False
+        self.ctl.request_flush = self._request_flush
         self.cycle_times: list[float] = []
         self.stop = asyncio.Event()
 
@@ -186,6 +189,19 @@ class Daemon:
             "agent_frames_out": self.link.sent, "agent_frames_dropped": self.link.dropped,
             "outbox": len(self.ctl.outbox),
         }
+
+    def _request_flush(self) -> None:
+        """Group commit: run Controller.flush once the messages already received are handled."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        try:
+            self.ctl.flush()
+        except Exception:
+            log.exception("writing completions failed; agents will re-send them")
 
     # ---------------------------------------------------------------- loops
     async def scheduler_loop(self) -> None:
