@@ -17,10 +17,9 @@ from accounting import store
 from accounting.db import session_factory
 from sqlalchemy.exc import IntegrityError
 from nodeagent import wire
-from sdk.records import JobSpec
 from slurmctld_py.errors import RequestError
 from slurmctld_py.model import Allocation, Job, JobState, Node, Run
-from slurmctld_py.submit import Caller, job_row
+from slurmctld_py.submit import Caller, job_row, parse_spec
 
 log = logging.getLogger("slurmctld_py")
 
@@ -121,14 +120,7 @@ class Controller:
         if len(keys) != len(specs) or not specs:
             raise RequestError("BAD_REQUEST", message="one idempotency key per job")
         now = self.clock()
-        parsed = []
-        for raw in specs:
-            if not isinstance(raw, dict) or not isinstance(raw.get("script"), str):
-                raise RequestError("BAD_REQUEST", message="malformed job specification")
-            try:
-                parsed.append(JobSpec.from_wire(raw))
-            except TypeError:
-                raise RequestError("BAD_REQUEST", message="malformed job specification") from None
+        parsed = [parse_spec(raw) for raw in specs]
         known = {k: self.idempotency[k] for k in keys if k in self.idempotency}
         fresh = [(spec, key) for spec, key in zip(parsed, keys) if key not in known]
         if fresh:

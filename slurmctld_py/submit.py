@@ -7,7 +7,10 @@ with EnforcePartLimits=NO.
 """
 from __future__ import annotations
 
+import functools
 import math
+import types
+import typing
 from dataclasses import dataclass
 
 from conf.units import UnitError, format_memory_mb, parse_gres
@@ -87,6 +90,41 @@ def resource_request(spec: JobSpec) -> ResourceRequest:
         cpus_per_task=spec.cpus_per_task, ntasks_per_node=spec.ntasks_per_node,
         mem_per_node_mb=spec.mem_per_node_mb, mem_per_cpu_mb=spec.mem_per_cpu_mb,
         gpus_per_node=per_node, gpu_type=gtype, gpus_total=total)
+
+
+def _type_ok(hint, value) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(alt, value) for alt in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_type_ok(item, v) for v in value)
+    if origin is dict:
+        kt, vt = typing.get_args(hint)
+        return isinstance(value, dict) and all(_type_ok(kt, k) and _type_ok(vt, v) for k, v in value.items())
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is hint
+
+
+@functools.cache
+def _spec_hints() -> dict:
+    return typing.get_type_hints(JobSpec)
+
+
+def parse_spec(raw: object) -> JobSpec:
+    """A JobSpec from its wire map, every field type-checked (unknown keys are ignored, as from
+    a newer client)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("script"), str):
+        raise RequestError("BAD_REQUEST", message="malformed job specification")
+    hints = _spec_hints()
+    for key, value in raw.items():
+        hint = hints.get(key)
+        if hint is not None and not _type_ok(hint, value):
+            raise RequestError("BAD_REQUEST", message=f"malformed job specification: field {key}")
+    return JobSpec.from_wire(raw)
 
 
 def choose_partitions(spec: JobSpec, config) -> list:
