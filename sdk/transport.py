@@ -38,7 +38,9 @@ class LocalTransport:
         self.socket_path = socket_path
         self.timeout = timeout
 
-    def call(self, op: str, args: dict | None = None) -> object:
+    def call(self, op: str, args: dict | None = None, *, lean_reply: bool = False) -> object:
+        """One request; `lean_reply` decodes the reply with leanpack whatever its size (for
+        replies made of a few large values, such as a marshal-encoded table)."""
         frame = pack_frame({"v": PROTOCOL_VERSION, "op": op, "args": args or {}})
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
@@ -53,7 +55,8 @@ class LocalTransport:
                 size = int.from_bytes(header, "big")
                 if size > MAX_REPLY_BYTES:
                     raise SlurmError("PROTOCOL", "reply too large")
-                reply = unpack_reply(_recv_exact(sock, size))
+                data = _recv_exact(sock, size)
+                reply = leanpack.unpackb(data) if lean_reply else unpack_reply(data)
             except TimeoutError:
                 raise SlurmError("TIMEOUT") from None
             except OSError:
