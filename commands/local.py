@@ -52,9 +52,19 @@ class ClusterLayout:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port whose successor is free too: the controller takes both (agents and remote
+    clients)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s2:
+                s2.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise click.ClickException("no two adjacent free TCP ports on 127.0.0.1")
 
 
 def generated_conf(layout: ClusterLayout, *, nodes: int, cpus: int, mem: int, gpus: int, port: int,
