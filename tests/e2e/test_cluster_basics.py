@@ -218,3 +218,42 @@ def test_scontrol_token_works_for_remote_client(cluster):
     from sdk.client import Client
     port = load_config(cluster.conf).slurmctld_port + 1
     assert Client(endpoint=f"tcp://127.0.0.1:{port}", token=out.split("=", 1)[1]).ping()["up"]
+
+
+def test_up_from_a_slurm_conf(tmp_path):
+    """slurm-local up --conf FILE: the nodes and partitions a slurm.conf declares, with the
+    hosts, ports and paths it leaves out filled in."""
+    from tests.e2e import harness
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        "# a site's slurm.conf: no ports, hosts or paths\n"
+        "ClusterName=site\nGresTypes=gpu\nKillWait=2\nSlurmdTimeout=20\nAuthType=auth/munge\n"
+        "NodeName=DEFAULT RealMemory=1000 State=UNKNOWN\n"
+        "NodeName=a[1-2] CPUs=2\n"
+        "NodeName=g1 CPUs=4 RealMemory=2000 Gres=gpu:2\n"
+        "PartitionName=debug Nodes=a[1-2] Default=YES MaxTime=30 State=UP\n"
+        "PartitionName=gpus Nodes=g1 MaxTime=UNLIMITED State=UP\n")
+    c = harness.start(tmp_path, conf=str(conf))
+    try:
+        names = sorted(n.name for n in c.client().nodes())
+        assert names == ["a1", "a2", "g1"]
+        sinfo = c.cmd("sinfo", "-h", "-o", "%P %D %l", check=True).stdout.split("\n")
+        assert "debug* 2 30:00" in sinfo and "gpus 1 infinite" in sinfo
+        job_id = c.sbatch("-p", "gpus", "--gres=gpu:2", "--wrap", "echo $CUDA_VISIBLE_DEVICES")
+        assert c.wait_state(job_id, ("COMPLETED",)) == "COMPLETED"
+        assert c.client().job(job_id).nodes == "g1"
+        assert open(os.path.join(c.workdir, f"slurm-{job_id}.out")).read().strip() == "0,1"
+    finally:
+        harness.stop(c)
+
+
+def test_up_reports_config_errors(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("NodeName=a1 CPUs=two\nPartitionName=p Nodes=zz9 Default=YES\nBogusKey=1\n")
+    from tests.e2e.harness import BIN
+    import subprocess
+    proc = subprocess.run([os.path.join(BIN, "slurm-local"), "up", "--conf", str(conf), "--dir",
+                           str(tmp_path / "c")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    for line in (f"{conf}:1:", f"{conf}:2:", f"{conf}:3:"):
+        assert line in proc.stderr, proc.stderr
