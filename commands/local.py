@@ -78,6 +78,7 @@ def generated_conf(layout: ClusterLayout, *, nodes: int, cpus: int, mem: int, gp
         f"StateSaveLocation={layout.state}",
         f"SlurmdSpoolDir={layout.root}/spool/%n",
         f"SlurmctldSocket={layout.state}/slurmctld.sock",
+        f"AgentKeysDir={layout.root}/keys",
         f"KillWait={kill_wait}",
         f"SlurmdTimeout={slurmd_timeout}",
         "MinJobAge=300",
@@ -106,6 +107,7 @@ def wrapped_conf(layout: ClusterLayout, user_conf: str, *, port: int, db: str | 
     fill = {
         "SlurmctldHost": "localhost", "SlurmctldPort": str(port), "StateSaveLocation": layout.state,
         "SlurmdSpoolDir": f"{layout.root}/spool/%n", "SlurmctldSocket": f"{layout.state}/slurmctld.sock",
+        "AgentKeysDir": f"{layout.root}/keys",
     }
     for key, value in fill.items():
         if key.lower() not in given:
@@ -199,6 +201,11 @@ def up(root: str, *, nodes: int = 4, cpus: int = 8, mem: int = 16000, gpus: int 
     with open(layout.conf, "w") as f:
         f.write(text)
     names = node_names_of(layout.conf)
+    from conf.slurmconf import load_config
+    keys_dir = load_config(layout.conf).raw.get("AgentKeysDir")
+    if keys_dir:
+        from slurmctld_py.agentkeys import create_keys
+        create_keys(keys_dir, names)
     start_controller(layout)
     for name in names:
         start_agent(layout, name)

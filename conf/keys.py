@@ -56,7 +56,7 @@ GLOBAL_KEYS: frozenset[str] = frozenset(
 )
 
 #: keys that are ours, not Slurm's
-OWN_GLOBAL_KEYS: frozenset[str] = frozenset({"DatabaseURL", "SlurmctldSocket", "SlurmctldClientPort"})
+OWN_GLOBAL_KEYS: frozenset[str] = frozenset({"DatabaseURL", "SlurmctldSocket", "SlurmctldClientPort", "AgentKeysDir"})
 
 NODE_KEYS: frozenset[str] = frozenset(
     """

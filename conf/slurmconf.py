@@ -229,7 +229,7 @@ class _Parser:
                 self.control_hosts.append((match.group(1), match.group(2) or ""))
             self.settings.setdefault("SlurmctldHost", _Setting(value, where))
             return
-        if canonical not in GLOBAL_SCHEMA and canonical != "ControlAddr":
+        if canonical not in GLOBAL_SCHEMA and canonical not in OWN_GLOBAL_KEYS and canonical != "ControlAddr":
             self.warnings.append(f"{where}: warning: {canonical} is accepted but not used")
         elif canonical in self.settings:
             earlier = self.settings[canonical].where

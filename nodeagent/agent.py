@@ -70,7 +70,7 @@ class NodeAgent:
     async def run(self) -> None:
         """Serve until stop(); running jobs are left running."""
         seal_inherited_descriptors()
-        self._link = ControllerLink(self.node, self.settings.controller, self._context)
+        self._link = ControllerLink(self.node, self.settings.controller, self._context, self.settings.keys_dir)
         self._runs = RunSupervisor(self.node, self.spool, self._link.send, self.settings.kill_wait)
         self._runs.recover()
         log.info("node agent started: %d cpus, %d MB, %d gpus, controller %s, spool %s",

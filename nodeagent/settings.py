@@ -27,6 +27,7 @@ class AgentSettings:
     resend_interval: float = DEFAULT_RESEND     # RunEnded is re-sent this often until EndAck
     log_file: str | None = None
     log_level: str = "INFO"
+    keys_dir: str | None = None      # CURVE certificates (controller.key, <node>.key_secret)
 
 
 def parse_gres(text: str) -> list[str]:
@@ -76,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--heartbeat", type=float, help="seconds between heartbeats")
     parser.add_argument("--kill-wait", type=float, help="seconds between SIGTERM and SIGKILL")
     parser.add_argument("--resend", type=float, help="seconds between RunEnded re-sends")
+    parser.add_argument("--keys-dir", help="CURVE certificates: controller.key and <node>.key_secret")
     parser.add_argument("--log-file")
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -101,7 +103,8 @@ def _from_conf(path: str, node: str) -> dict:
     host = "127.0.0.1" if host == "localhost" else host
     values = {"cpus": node_conf.cpus, "memory_mb": node_conf.real_memory, "gpus": gpus,
               "kill_wait": float(config.kill_wait),
-              "controller": f"tcp://{host}:{config.slurmctld_port}"}
+              "controller": f"tcp://{host}:{config.slurmctld_port}",
+              "keys_dir": config.raw.get("AgentKeysDir") or None}
     if config.slurmd_spool_dir:
         values["spool"] = config.slurmd_spool_dir.replace("%n", node).replace("%h", os.uname().nodename)
     return values
@@ -115,7 +118,7 @@ def parse_args(argv: list[str] | None = None) -> AgentSettings:
     explicit = {
         "controller": args.controller, "spool": args.spool, "cpus": args.cpus,
         "memory_mb": args.memory, "heartbeat": args.heartbeat, "kill_wait": args.kill_wait,
-        "resend_interval": args.resend,
+        "resend_interval": args.resend, "keys_dir": args.keys_dir,
         "gpus": ([""] * args.gpus if args.gpus is not None
                  else parse_gres(args.gres) if args.gres is not None else None),
     }
@@ -128,8 +131,8 @@ def parse_args(argv: list[str] | None = None) -> AgentSettings:
         cpus=values.get("cpus") or os.cpu_count() or 1,
         memory_mb=values.get("memory_mb") or _machine_memory_mb(),
         gpus=values.get("gpus"), log_file=args.log_file, log_level=args.log_level.upper())
-    return replace(settings, **{key: values[key] for key in ("heartbeat", "kill_wait",
-                                                             "resend_interval") if key in values})
+    return replace(settings, **{key: values[key] for key in ("heartbeat", "kill_wait", "resend_interval",
+                                                             "keys_dir") if values.get(key) is not None})
 
 
 class _NodeFilter(logging.Filter):

@@ -9,10 +9,12 @@ until acknowledged, and Register repeats until a RegisterAck arrives.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import zmq
 import zmq.asyncio
+import zmq.auth
 
 from nodeagent import wire
 
@@ -30,7 +32,8 @@ class LinkCounters:
 
 
 class ControllerLink:
-    def __init__(self, node: str, endpoint: str, context: zmq.asyncio.Context | None = None) -> None:
+    def __init__(self, node: str, endpoint: str, context: zmq.asyncio.Context | None = None,
+                 keys_dir: str | None = None) -> None:
         self.node = node
         self.endpoint = endpoint
         self.counters = LinkCounters()
@@ -49,6 +52,10 @@ class ControllerLink:
         sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, 10)
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
+        if keys_dir:   # CURVE: prove this is `node` and check that the controller is ours
+            public, secret = zmq.auth.load_certificate(os.path.join(keys_dir, node + ".key_secret"))
+            server_public, _ = zmq.auth.load_certificate(os.path.join(keys_dir, "controller.key"))
+            sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server_public
         sock.connect(endpoint)
         self._sock = sock
 

@@ -12,8 +12,10 @@ log = logging.getLogger("slurmctld_py.agents")
 
 
 class AgentLink:
-    def __init__(self, endpoint: str, on_message) -> None:
+    def __init__(self, endpoint: str, on_message, keys_dir: str | None = None) -> None:
         self.endpoint = endpoint
+        self.keys_dir = keys_dir
+        self.auth = None
         self.on_message = on_message          # (node_name, message) -> None
         self.ctx = zmq.asyncio.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -29,6 +31,9 @@ class AgentLink:
         self.dropped = 0
 
     def bind(self) -> None:
+        """Bind (inside the running loop: the CURVE authenticator is an asyncio task)."""
+        from slurmctld_py.agentkeys import secure_router
+        self.auth = secure_router(self.sock, self.keys_dir)
         self.sock.bind(self.endpoint)
 
     def send(self, node: str, frame: bytes) -> bool:
@@ -42,15 +47,20 @@ class AgentLink:
 
     async def serve(self) -> None:
         while True:
-            parts = await self.sock.recv_multipart()
+            parts = await self.sock.recv_multipart(copy=False)
             self.received += 1
             if len(parts) != 2:
                 self.dropped += 1
                 continue
-            ident, frame = parts
+            ident, frame = parts[0].bytes, parts[1]
             try:
                 node = ident.decode("utf-8", "strict")
-                msg = wire.decode(frame)
+                if self.auth is not None and frame.get("User-Id") != node:
+                    # the key says which node this is; a node may not speak for another
+                    self.dropped += 1
+                    log.warning("dropped a frame claiming to be %r from key of %r", node, frame.get("User-Id"))
+                    continue
+                msg = wire.decode(frame.bytes)
             except (UnicodeDecodeError, wire.WireError) as exc:
                 self.dropped += 1
                 log.warning("dropped bad frame from agent link: %s", exc)
@@ -61,4 +71,6 @@ class AgentLink:
                 log.exception("handling %s from %s failed", type(msg).__name__, node)
 
     def close(self) -> None:
+        if self.auth is not None:
+            self.auth.stop()
         self.sock.close(0)

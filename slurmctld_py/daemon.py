@@ -72,7 +72,8 @@ class Daemon:
         self.engine = make_engine(database_url(config))
         migrate(self.engine)
         self.ctl = Controller(config, self.engine, clock=time.time, conf_path=conf_path)
-        self.link = AgentLink(agent_endpoint(config), self.ctl.on_agent_message)
+        self.link = AgentLink(agent_endpoint(config), self.ctl.on_agent_message,
+                              config.raw.get("AgentKeysDir") or None)
         self.ctl._send = self.link.send
         self.rpc = LocalRpcServer(local_socket_path(config), self.dispatch)
         self.token_key = tokens.load_or_create_key(config)

@@ -179,6 +179,11 @@ def test_garbage_on_zeromq_ports_is_dropped(cluster):
     dealer = ctx.socket(zmq.DEALER)
     dealer.setsockopt(zmq.IDENTITY, b"n1")
     dealer.setsockopt(zmq.LINGER, 0)
+    import zmq.auth
+    keys = load_config(cluster.conf).raw["AgentKeysDir"]     # with n1's own key: past CURVE
+    public, secret = zmq.auth.load_certificate(os.path.join(keys, "n1.key_secret"))
+    dealer.curve_secretkey, dealer.curve_publickey = secret, public
+    dealer.curve_serverkey = zmq.auth.load_certificate(os.path.join(keys, "controller.key"))[0]
     dealer.connect(f"tcp://127.0.0.1:{port}")
     for junk in (b"", b"\xc1", b"\x81\xa1v\x63", b"x" * 100000):
         dealer.send(junk)
@@ -257,3 +262,38 @@ def test_up_reports_config_errors(tmp_path):
     assert proc.returncode != 0
     for line in (f"{conf}:1:", f"{conf}:2:", f"{conf}:3:"):
         assert line in proc.stderr, proc.stderr
+
+
+def test_agent_link_needs_the_nodes_own_key(cluster):
+    import zmq
+    import zmq.auth
+    from conf.slurmconf import load_config
+    from nodeagent import wire
+    config = load_config(cluster.conf)
+    keys = config.raw["AgentKeysDir"]
+    endpoint = f"tcp://127.0.0.1:{config.slurmctld_port}"
+    ctx = zmq.Context.instance()
+    before = cluster.client().call("stats")
+
+    def dealer(identity: bytes, cert: str | None):
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, identity)
+        sock.setsockopt(zmq.LINGER, 0)
+        if cert:
+            public, secret = zmq.auth.load_certificate(os.path.join(keys, cert))
+            sock.curve_secretkey, sock.curve_publickey = secret, public
+            sock.curve_serverkey = zmq.auth.load_certificate(os.path.join(keys, "controller.key"))[0]
+        sock.connect(endpoint)
+        return sock
+
+    lying = wire.RunEnded("n1", 999, 1, "exited", 0, 0, 0.0)
+    plain = dealer(b"n1", None)                  # no key: the handshake never completes
+    plain.send(wire.encode(lying))
+    impostor = dealer(b"n1", "n2.key_secret")    # n2's key speaking for n1: dropped
+    impostor.send(wire.encode(lying))
+    time.sleep(1.0)
+    after = cluster.client().call("stats")
+    assert after["agent_frames_dropped"] >= before["agent_frames_dropped"] + 1
+    plain.close()
+    impostor.close()
+    assert all(n.responding for n in cluster.client().nodes())
