@@ -522,13 +522,17 @@ class Controller:
                 log.warning("node %s not responding: marked DOWN", node.name)
                 for run in list(node.runs.values()):
                     job = self.jobs.get(run.job_id)
-                    for msg_id in [m for m, o in self.outbox.items() if (o.job_id, o.attempt) == (run.job_id, run.attempt)]:
-                        self.outbox.pop(msg_id)
-                        store.delete_outbox(s, msg_id)
                     if job is not None:
-                        self._end_run(s, job, run, "node_fail", 0, 9, now)
+                        self.fail_run_on_dead_node(s, job, run, now)
                 store.add_event(s, None, "node_down", now, node=node.name)
         self.wake_scheduler()
+
+    def fail_run_on_dead_node(self, s, job: Job, run: Run, now: float) -> None:
+        """The run's node is gone: drop its unsent messages, requeue the job or fail it."""
+        for msg_id in [m for m, o in self.outbox.items() if (o.job_id, o.attempt) == (run.job_id, run.attempt)]:
+            self.outbox.pop(msg_id)
+            store.delete_outbox(s, msg_id)
+        self._end_run(s, job, run, "node_fail", 0, 9, now)
 
     def purge_finished(self) -> None:
         """Forget jobs that ended more than MinJobAge ago (the database keeps them for sacct)."""

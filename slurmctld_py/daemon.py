@@ -23,7 +23,7 @@ from accounting.db import make_engine, migrate
 from slurmctld_py.agents import AgentLink
 from slurmctld_py.controller import Controller, identity, job_from_row
 from slurmctld_py.errors import RequestError
-from slurmctld_py import tokens
+from slurmctld_py import changes, tokens
 from slurmctld_py.remote import RemoteRpcServer
 from slurmctld_py.rpc import LocalRpcServer
 from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
@@ -143,6 +143,37 @@ class Daemon:
             return {"records": self.accounting(caller, args)}
         if op == "stats":
             return self.statistics()
+        if op in ("hold", "release"):
+            ids = args.get("job_ids")
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise RequestError("BAD_REQUEST")
+            if op == "hold":
+                return {"results": changes.hold(ctl, caller, ids, user_hold=bool(args.get("user_hold")))}
+            return {"results": changes.release(ctl, caller, ids)}
+        if op == "update_job":
+            job_id, fields = args.get("job_id"), args.get("changes")
+            if not isinstance(job_id, int) or not isinstance(fields, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+                raise RequestError("BAD_REQUEST")
+            changes.update_job(ctl, caller, job_id, fields)
+            return {}
+        if op == "update_node":
+            names, state, reason = args.get("nodes"), args.get("state"), args.get("reason") or ""
+            if not isinstance(names, str) or not isinstance(state, str) or not isinstance(reason, str):
+                raise RequestError("BAD_REQUEST")
+            from conf.hostlist import HostlistError, expand_hostlist
+            try:
+                node_names = expand_hostlist(names)
+            except HostlistError:
+                raise RequestError("INVALID_NODE_NAME") from None
+            changes.update_nodes(ctl, caller, node_names, state, reason)
+            return {}
+        if op == "update_partition":
+            name, state = args.get("partition"), args.get("state")
+            if not isinstance(name, str) or not isinstance(state, str):
+                raise RequestError("BAD_REQUEST")
+            changes.update_partition(ctl, caller, name, state)
+            return {}
         if op == "token":
             lifespan = args.get("lifespan", tokens.DEFAULT_LIFESPAN)
             user = args.get("user") or caller.user_name

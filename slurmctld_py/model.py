@@ -116,6 +116,7 @@ class Job:
     run: Run | None = None            # the active (or completing) run
     reason_detail: str = ""
     expected_start: float | None = None
+    version: int = 0                  # bumped on every change the scheduler's request cache must see
 
     @property
     def is_active(self) -> bool:

@@ -59,7 +59,8 @@ class RequestCache:
         self._cache: dict[int, tuple[int, JobRequest]] = {}
 
     def get(self, job: Job) -> JobRequest:
-        token = hash((job.held, job.hold_reason, job.partition, job.time_limit_min, job.nice, job.current_attempt))
+        token = hash((job.version, job.held, job.hold_reason, job.partition, job.time_limit_min, job.nice,
+                      job.current_attempt))
         hit = self._cache.get(job.job_id)
         if hit is None or hit[0] != token:
             hit = (token, _request(job))
