@@ -181,6 +181,17 @@ def update_jobs(session: Session, changes: list[dict[str, Any]]) -> None:
         session.connection().execute(stmt, [{"_job_id": r["job_id"], **{c: r[c] for c in columns}} for r in rows])
 
 
+def job_outcomes(session: Session, job_ids: Iterable[int]) -> dict[int, tuple[str, float | None, int]]:
+    """(state, start_time, exit_code) of each known job: what dependencies need of old jobs."""
+    wanted = sorted(set(job_ids))
+    found: dict[int, tuple[str, float | None, int]] = {}
+    for chunk in _chunks(wanted):
+        rows = session.execute(select(Job.job_id, Job.state, Job.start_time, Job.exit_code)
+                               .where(Job.job_id.in_(chunk)))
+        found.update({job_id: (state, start, exit_code or 0) for job_id, state, start, exit_code in rows})
+    return found
+
+
 def add_events(session: Session, events: list[dict[str, Any]]) -> None:
     """Insert many events ({job_id, kind, time, detail}) in one executemany."""
     if events:

@@ -53,6 +53,7 @@ class Controller:
         self.nodes: dict[str, Node] = {}
         self.partition_state: dict[str, str] = {p.name: p.state for p in config.partitions}
         self.outbox: dict[int, Outgoing] = {}
+        self.final_facts: dict = {}      # job id -> dependencies.Facts of jobs purged from memory
         self.idempotency: dict[str, int] = {}
         self._send = send or (lambda node, frame: False)
         self.wake_scheduler: Callable[[], None] = lambda: None
@@ -534,14 +535,70 @@ class Controller:
             store.delete_outbox(s, msg_id)
         self._end_run(s, job, run, "node_fail", 0, 9, now)
 
+    # ------------------------------------------------------------------ dependencies
+    def evaluate_dependencies(self) -> None:
+        """Refresh every pending job's dependency state; cancel the impossible ones when asked
+        (SchedulerParameters=kill_invalid_depend or sbatch --kill-on-invalid-dep=yes)."""
+        from slurmctld_py.dependencies import DepState, Facts, evaluate, parse
+        now = self.clock()
+        waiting = [j for j in self.jobs.values()
+                   if j.state == JobState.PENDING and j.dependency and j.dependency_state != "done"]
+        if not waiting:
+            return
+        missing = {d.job_id for j in waiting for d in parse(j.dependency).deps
+                   if d.job_id and d.job_id not in self.jobs and d.job_id not in self.final_facts}
+        if missing:
+            with self.tx() as s:
+                for job_id, (state, start, code) in store.job_outcomes(s, missing).items():
+                    self.final_facts[job_id] = Facts(state, start, code)
+
+        def lookup(job_id: int):
+            job = self.jobs.get(job_id)
+            if job is not None:
+                return Facts(job.state.value if not job.completing else "RUNNING", job.start_time, job.exit_code)
+            return self.final_facts.get(job_id)
+
+        active_by_key: dict[tuple[str, str], int] = {}
+        for j in self.jobs.values():
+            if not j.state.is_finished:
+                key = (j.user_name, j.name)
+                active_by_key[key] = min(active_by_key.get(key, j.job_id), j.job_id)
+        kill_all = "kill_invalid_depend" in self.config.scheduler_parameters
+        doomed = []
+        for job in waiting:
+            blocked = active_by_key.get((job.user_name, job.name), job.job_id) < job.job_id
+            state, shown = evaluate(parse(job.dependency), lookup, now, singleton_blocked=blocked)
+            before = job.dependency_state
+            job.dependency_shown = shown
+            if state is DepState.SATISFIED:
+                job.dependency_state = "done"
+            elif state is DepState.WAITING:
+                job.dependency_state = "Dependency"
+            else:
+                job.dependency_state = "DependencyNeverSatisfied"
+                if kill_all or job.spec.get("kill_on_invalid_dep"):
+                    doomed.append(job)
+            if job.dependency_state != before:
+                job.reason = job.dependency_state if job.dependency_state != "done" else "None"
+        if doomed:
+            with self.tx() as s:
+                for job in doomed:
+                    self._set_state(s, job, JobState.CANCELLED, now, reason="DependencyNeverSatisfied")
+                    store.add_event(s, job.job_id, "cancelled", now, why="DependencyNeverSatisfied")
+
     def purge_finished(self) -> None:
         """Forget jobs that ended more than MinJobAge ago (the database keeps them for sacct)."""
         if not self.config.min_job_age:
             return
         cutoff = self.clock() - self.config.min_job_age
+        from slurmctld_py.dependencies import Facts
         for job_id in [j.job_id for j in self.jobs.values()
                        if j.state.is_finished and not j.completing and (j.end_time or 0) < cutoff]:
-            del self.jobs[job_id]
+            job = self.jobs.pop(job_id)
+            # what later dependencies on this job need (the database has it too, for restarts)
+            self.final_facts[job_id] = Facts(job.state.value, job.start_time, job.exit_code)
+        if len(self.final_facts) > 500_000:
+            self.final_facts.clear()
         if len(self.idempotency) > 200_000:
             self.idempotency.clear()   # the database still answers for older keys
 

@@ -117,6 +117,8 @@ class Job:
     reason_detail: str = ""
     expected_start: float | None = None
     version: int = 0                  # bumped on every change the scheduler's request cache must see
+    dependency_shown: str = ""        # the unmet part of `dependency`, as squeue %E shows it
+    dependency_state: str = ""        # '' (none or satisfied), 'Dependency', 'DependencyNeverSatisfied'
 
     @property
     def is_active(self) -> bool:

@@ -49,7 +49,8 @@ def _request(job: Job) -> JobRequest:
         exclude=tuple(expand_hostlist(spec.exclude)) if spec.exclude else (),
         features=tuple(f for f in spec.constraint.split("&") if f) if spec.constraint else (),
         held=job.held, hold_reason=job.hold_reason or "JobHeldUser", begin_time=float(spec.begin_time or 0),
-        nice=job.nice, account=job.account, qos=job.qos)
+        nice=job.nice, account=job.account, qos=job.qos,
+        dependency_reason="" if job.dependency_state == "done" else job.dependency_state)
 
 
 class RequestCache:
@@ -59,7 +60,7 @@ class RequestCache:
         self._cache: dict[int, tuple[int, JobRequest]] = {}
 
     def get(self, job: Job) -> JobRequest:
-        token = hash((job.version, job.held, job.hold_reason, job.partition, job.time_limit_min, job.nice,
+        token = hash((job.version, job.dependency_state, job.held, job.hold_reason, job.partition, job.time_limit_min, job.nice,
                       job.current_attempt))
         hit = self._cache.get(job.job_id)
         if hit is None or hit[0] != token:
@@ -74,6 +75,7 @@ class RequestCache:
 
 def build_snapshot(ctl, cache: RequestCache, now: float) -> ClusterSnapshot:
     config = ctl.config
+    ctl.evaluate_dependencies()
     nodes = tuple(
         NodeView(n.name, n.cpus, n.memory_mb, tuple(GpuDevice(i, t) for i, t in enumerate(n.gpu_types)),
                  _node_state(ctl, n), frozenset(n.features), n.weight)

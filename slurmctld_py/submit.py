@@ -217,6 +217,9 @@ def job_row(spec: JobSpec, caller: Caller, config, now: float, *, job_id: int, k
     """The `jobs` row for a validated spec (raises RequestError when it must be refused)."""
     if not spec.script.startswith("#!"):
         raise RequestError("BAD_REQUEST", message="Batch script must start with #!")
+    if spec.dependency:
+        from slurmctld_py.dependencies import parse
+        parse(spec.dependency)
     partitions = choose_partitions(spec, config)
     for part in partitions:
         if part.state in ("DRAIN", "INACTIVE"):

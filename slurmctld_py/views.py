@@ -54,7 +54,7 @@ JOB_FIELDS: dict = {
     "stderr": lambda j: j.stderr or j.spec.get("stderr") or "", "stdin": _spec("stdin", "/dev/null"),
     "exit_code": attrgetter("exit_code"), "exit_signal": attrgetter("exit_signal"),
     "derived_exit_code": attrgetter("derived_exit_code"), "requeue": attrgetter("requeue"),
-    "restarts": attrgetter("restarts"), "held": attrgetter("held"), "dependency": attrgetter("dependency"),
+    "restarts": attrgetter("restarts"), "held": attrgetter("held"), "dependency": attrgetter("dependency_shown"),
     "comment": attrgetter("comment"), "exclusive": lambda j: bool(j.spec.get("exclusive")),
     "gpus": lambda j: list(j.run.allocations[0].gpus) if j.run is not None else [],
     "cancelled_by": attrgetter("cancelled_by"), "submit_line": attrgetter("submit_line"),

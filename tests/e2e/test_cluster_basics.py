@@ -297,3 +297,14 @@ def test_agent_link_needs_the_nodes_own_key(cluster):
     plain.close()
     impostor.close()
     assert all(n.responding for n in cluster.client().nodes())
+
+
+def test_sbatch_dependency_and_scontrol_changes(cluster):
+    first = cluster.sbatch("--mem=100", "--wrap", "sleep 2")
+    second = cluster.sbatch("--mem=100", "-d", f"afterok:{first}", "--wrap", "true")
+    time.sleep(0.5)
+    line = cluster.cmd("squeue", "-h", "-j", str(second), "-o", "%i %E %r", check=True).stdout.strip()
+    assert line == f"{second} afterok:{first}(unfulfilled) Dependency"
+    assert cluster.wait_state(second, ("COMPLETED",), timeout=30) == "COMPLETED"
+    proc = cluster.cmd("sbatch", "-d", "afterok", "--wrap", "true")
+    assert proc.returncode == 1 and "Batch job submission failed: Job dependency problem" in proc.stderr
