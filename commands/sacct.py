@@ -156,7 +156,7 @@ class UsageError(Exception):
 class Options:
     __slots__ = ("fields", "noheader", "allocations", "parsable", "delimiter", "job_ids",
                  "users", "all_users", "start", "end", "states", "names", "partitions",
-                 "version", "help", "helpformat")
+                 "version", "help", "helpformat", "json")
 
     def __init__(self) -> None:
         self.fields = None           # list of (name, width)
@@ -175,6 +175,7 @@ class Options:
         self.version = False
         self.help = False
         self.helpformat = False
+        self.json = False            # --json: filters apply, formatting options do not
 
 
 SHORT = "aA:bcC:DeE:f:g:hi:I:j:k:K:lLM:nN:o:pPq:r:s:S:Tu:vVW:xX"
@@ -274,6 +275,8 @@ def parse_options(argv: list[str], now: int, env: dict | None = None, uid: int |
             opts.help = True
         elif key == "e":
             opts.helpformat = True
+        elif key == "json":
+            opts.json = True
     if operands:
         raise UsageError([f"{PROG}: error: Unknown arguments:"] + [f"{PROG}: error:  {o}" for o in operands])
     if fields_text is None:
@@ -426,8 +429,13 @@ def main(argv: list[str] | None = None) -> int:
         reason = "Connection refused" if isinstance(exc, OSError) or exc.code == "CONNECTION" else exc.message
         sys.stderr.write(f"{PROG}: error: Problem talking to the database: {reason}\n")
         return 1
+    if opts.json:
+        from commands import jsonacct, jsonview
+        text = jsonview.dumps(jsonacct.acct_document(records, jsonview.cluster_name(), now))
+    else:
+        text = format_sacct(records, opts, now)
     try:
-        sys.stdout.write(format_sacct(records, opts, now))
+        sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

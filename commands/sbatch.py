@@ -26,7 +26,7 @@ TRY_HELP = 'Try "sbatch --help" for more information'
 CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)  # seconds; the same idempotency key every time
 
 # Fields of the state that are sbatch's own, not JobSpec's.
-_LOCAL_FIELDS = ("parsable", "quiet", "wrap")
+_LOCAL_FIELDS = ("parsable", "quiet", "wrap", "wait")
 
 
 class SbatchExit(Exception):
@@ -42,13 +42,14 @@ class SbatchExit(Exception):
 class Submission:
     """What build_submission decided: the wire spec, how to report, warnings already due."""
 
-    __slots__ = ("spec", "parsable", "quiet", "warnings")
+    __slots__ = ("spec", "parsable", "quiet", "warnings", "wait")
 
-    def __init__(self, spec: dict, parsable: bool, quiet: bool, warnings: list[str]) -> None:
+    def __init__(self, spec: dict, parsable: bool, quiet: bool, warnings: list[str], wait: bool = False) -> None:
         self.spec = spec
         self.parsable = parsable
         self.quiet = quiet
         self.warnings = warnings
+        self.wait = wait
 
 
 def build_spec(argv: list[str], env: dict[str, str], cwd: str, stdin_text=None, *, now: float | None = None) -> dict:
@@ -269,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"{job_id}\n")
     elif not submission.quiet:
         sys.stdout.write(f"Submitted batch job {job_id}\n")
+    if submission.wait:
+        sys.stdout.flush()
+        return wait_for(job_id)
     return 0
 
 

@@ -55,7 +55,7 @@ TABLE = OptionTable(SHORT_OPTIONS, LONG_OPTIONS)
 # Options that change what a submission means and that we cannot honour yet: refusing them is
 # better than silently running one job where the user asked for an array or a wait.
 UNSUPPORTED = {
-    "a": "--array", "W": "--wait", "test-only": "--test-only", "M": "--clusters", "uid": "--uid",
+    "a": "--array", "test-only": "--test-only", "M": "--clusters", "uid": "--uid",
     "gid": "--gid", "export-file": "--export-file", "batch": "--batch",
 }
 
@@ -316,6 +316,7 @@ _HANDLERS = {
     "no-requeue": lambda value, cwd, now: [("requeue", False)],
     "parsable": lambda value, cwd, now: [("parsable", True)],
     "Q": lambda value, cwd, now: [("quiet", True)],
+    "W": lambda value, cwd, now: [("wait", True)],
     # help, usage and version act in the first pass over the command line; elsewhere they are inert
     "h": lambda value, cwd, now: [], "usage": lambda value, cwd, now: [], "V": lambda value, cwd, now: [],
 }

@@ -21,6 +21,10 @@ SUMMARIZE_FORMAT = "%#P %.5a %.10l %.16F %N"
 LONG_FORMAT = "%#P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N"
 NODE_FORMAT = "%#N %.6D %.#P %6t"
 NODE_LONG_FORMAT = "%#N %.6D %.#P %.11T %4c %.8z %.6m %.8d %.6w %.8f %20E"
+REASONS_FORMAT = "%20E %9u %19H %N"
+REASONS_LONG_FORMAT = "%20E %12U %19H %6t %N"
+# node states whose reasons -R lists (sinfo(1): down, drained, fail or failing)
+REASON_NODE_STATES = frozenset(("DOWN", "DRAINED", "DRAINING", "FAIL", "FAILING"))
 
 TITLES = {
     "P": "PARTITION", "R": "PARTITION", "a": "AVAIL", "l": "TIMELIMIT", "L": "DEFAULTTIME",
@@ -29,7 +33,7 @@ TITLES = {
     "A": "NODES(A/I)", "m": "MEMORY", "e": "FREE_MEM", "G": "GRES", "O": "CPU_LOAD",
     "E": "REASON", "f": "AVAIL_FEATURES", "b": "ACTIVE_FEATURES", "s": "JOB_SIZE", "r": "ROOT",
     "h": "OVERSUBS", "g": "GROUPS", "z": "S:C:T", "d": "TMP_DISK", "w": "WEIGHT",
-    "H": "TIMESTAMP", "u": "USER", "X": "SOCKETS", "Y": "CORES", "Z": "THREADS",
+    "H": "TIMESTAMP", "u": "USER", "U": "USER", "X": "SOCKETS", "Y": "CORES", "Z": "THREADS",
     "p": "PRIO_TIER", "S": "ALLOCNODES", "V": "CLUSTER",
 }
 NOCUT_HEADER = frozenset("N")
@@ -53,7 +57,8 @@ class UsageError(Exception):
 
 class Options:
     __slots__ = ("fmt", "long", "node_view", "summarize", "noheader", "partitions", "nodes",
-                 "states", "responding", "dead", "all", "version", "help")
+                 "states", "responding", "dead", "all", "version", "help", "list_reasons",
+                 "json")
 
     def __init__(self) -> None:
         self.fmt = None
@@ -69,6 +74,8 @@ class Options:
         self.all = False
         self.version = False
         self.help = False
+        self.list_reasons = False
+        self.json = False
 
 
 SHORT = "adeFhi:lM:n:No:O:p:rRsS:t:TvV"
@@ -80,7 +87,7 @@ LONGS = {
     "summarize": ("s", 0), "sort": ("S", 1), "states": ("t", 1), "reservation": ("T", 0),
     "verbose": ("v", 0), "version": ("V", 0), "help": ("help", 0), "usage": ("usage", 0),
     "hide": ("hide", 0), "local": ("local", 0), "federation": ("federation", 0),
-    "noconvert": ("noconvert", 0),
+    "noconvert": ("noconvert", 0), "json": ("json", 0),
 }
 
 _STATE_WORDS = {
@@ -129,6 +136,10 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.dead = True
         elif key == "a":
             opts.all = True
+        elif key == "R":
+            opts.list_reasons = True
+        elif key == "json":
+            opts.json = True
         elif key == "V":
             opts.version = True
         elif key in ("help", "usage"):
@@ -154,6 +165,8 @@ def _parse_states(text: str) -> set[str] | None:
 
 
 def _default_format(opts: Options) -> str:
+    if opts.list_reasons:
+        return REASONS_LONG_FORMAT if opts.long else REASONS_FORMAT
     if opts.node_view:
         return NODE_LONG_FORMAT if opts.long else NODE_FORMAT
     if opts.summarize:
@@ -302,6 +315,41 @@ def build_rows(partitions: list[dict], nodes: list[dict], opts: Options, codes: 
     return rows
 
 
+def reason_rows(partitions: list[dict], nodes: list[dict], opts: Options, codes: set) -> list[dict]:
+    """sinfo -R: one row per (reason, user, time[, state]) over the down/drained/failing nodes,
+    each node once whatever its partitions; rows sorted by reason text."""
+    wanted = None
+    if opts.partitions is not None:
+        wanted = {p["name"] for p in partitions if p["name"] in opts.partitions}
+    keyed = [c for c in sorted(codes) if c not in AGGREGATES]
+    groups: dict[tuple, list[dict]] = {}
+    cells_of: dict[tuple, dict] = {}
+    for n in nodes:
+        if n.get("state") not in REASON_NODE_STATES or not _node_matches(n, opts):
+            continue
+        if wanted is not None and wanted.isdisjoint(n.get("partitions") or ()):
+            continue
+        cells = _node_cells(n)
+        if "U" in codes:
+            cells["U"] = _user_and_uid(n.get("reason_user"))
+        key = tuple(cells.get(c, "") for c in keyed)
+        groups.setdefault(key, []).append(n)
+        cells_of.setdefault(key, cells)
+    ordered = sorted(groups, key=lambda k: cells_of[k]["E"])
+    return [{**cells_of[k], **_group_totals(groups[k])} for k in ordered]
+
+
+def _user_and_uid(name: str | None) -> str:
+    """`%U`: 'root(0)'."""
+    if not name:
+        return "Unknown"
+    import pwd
+    try:
+        return f"{name}({pwd.getpwnam(name).pw_uid})"
+    except KeyError:
+        return name
+
+
 def _blank_node_cells() -> dict:
     return {c: "" for c in ("t", "T", "c", "m", "e", "G", "O", "E", "f", "b", "z", "d", "w",
                             "H", "u", "X", "Y", "Z", "o")}
@@ -318,7 +366,10 @@ def format_sinfo(partitions: list[dict], nodes: list[dict], opts: Options, now: 
     items, unknown = fieldfmt.parse(opts.fmt, TITLES)
     errors = [f"{PROG}: error: Invalid node format specification: {c}" for c in unknown]
     codes = {it[0] for it in items if type(it) is not str}
-    rows = build_rows(partitions, nodes, opts, codes)
+    if opts.list_reasons:
+        rows = reason_rows(partitions, nodes, opts, codes)
+    else:
+        rows = build_rows(partitions, nodes, opts, codes)
     items = fieldfmt.resolve_hash_widths(items, rows)
     lines = []
     if opts.long:
@@ -356,6 +407,19 @@ def _fetch():
     return partitions, nodes
 
 
+def _print_json() -> int:
+    """--json: every node (Slurm 22.05 ignores the filter and format options here)."""
+    from commands import jsonview
+    from sdk.errors import SlurmError
+    try:
+        _, nodes = _fetch()
+    except SlurmError as exc:
+        sys.stderr.write(f"slurm_load_node: {exc.message}\n")
+        return 1
+    sys.stdout.write(jsonview.dumps(jsonview.nodes_document(nodes)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -370,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("Usage: sinfo [OPTIONS]\n")
         return 0
     from sdk.errors import SlurmError
+    if opts.json:
+        return _print_json()
     try:
         partitions, nodes = _fetch()
     except SlurmError as exc:

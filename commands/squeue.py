@@ -21,6 +21,8 @@ VERSION = "slurm 22.05.8"
 DEFAULT_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 LONG_FORMAT = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
 DEFAULT_SORT = "P,t,-p"
+START_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R"
+START_SORT = "S"
 
 TITLES = {
     "i": "JOBID", "A": "JOBID", "j": "NAME", "u": "USER", "U": "UID", "P": "PARTITION",
@@ -211,7 +213,7 @@ SORT_EXPR = {
     "U": ("j.get('uid', 0)", True),
     "M": ("run_seconds(j, now)", True),
     "l": ("_limit_key(j)", True),
-    "S": ("j.get('start_time', 0)", True),
+    "S": ("(j.get('start_time') or _NEVER)", True),   # unknown (0) starts sort last
     "V": ("j.get('submit_time', 0)", True),
     "e": ("j.get('end_time', 0)", True),
     "D": ("j.get('num_nodes', 1)", True),
@@ -222,6 +224,9 @@ SORT_EXPR = {
     "q": ("j.get('qos', '')", False),
     "y": ("j.get('nice', 0)", True),
 }
+
+
+_NEVER = float("inf")
 
 
 def _limit_key(j):
@@ -240,7 +245,8 @@ class UsageError(Exception):
 
 class Options:
     __slots__ = ("fmt", "long", "noheader", "job_ids", "users", "bad_users", "partitions",
-                 "states", "names", "nodes", "accounts", "qos", "sort", "version", "help")
+                 "states", "names", "nodes", "accounts", "qos", "sort", "version", "help",
+                 "start", "json")
 
     def __init__(self) -> None:
         self.fmt = None
@@ -258,13 +264,16 @@ class Options:
         self.sort = None
         self.version = False
         self.help = False
+        self.start = False           # --start: expected start times of pending jobs
+        self.json = False
 
 
 SHORT = "A:ahj::lM:n:o:O:p:q:R:rs::S:t:u:vVw:i:L:"
 LONGS = {
     "account": ("A", 1), "accounts": ("A", 1), "all": ("a", 0), "array": ("r", 0),
     "Format": ("O", 1), "format": ("o", 1), "federation": ("federation", 0), "help": ("help", 0),
-    "hide": ("hide", 0), "iterate": ("i", 1), "jobs": ("j", 2), "local": ("local", 0),
+    "hide": ("hide", 0), "json": ("json", 0), "iterate": ("i", 1), "jobs": ("j", 2),
+    "local": ("local", 0),
     "long": ("l", 0), "licenses": ("L", 1), "cluster": ("M", 1), "clusters": ("M", 1),
     "me": ("me", 0), "name": ("n", 1), "noconvert": ("noconvert", 0), "node": ("w", 1),
     "nodes": ("w", 1), "nodelist": ("w", 1), "noheader": ("h", 0), "partition": ("p", 1),
@@ -352,12 +361,24 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.version = True
         elif key in ("help", "usage"):
             opts.help = True
+        elif key == "start":
+            opts.start = True
+        elif key == "json":
+            opts.json = True
         # the rest (-a, -v, -r, --local, -M ...) change nothing on a single cluster
     if operands:
         if not want_job_operands:
             raise UsageError([f"{PROG}: error: Unrecognized option: {operands[0]}",
                               f"Usage: {PROG} [-A account] [--clusters names] [-i seconds] [--job jobid]"])
         opts.job_ids = (opts.job_ids or []) + _parse_job_ids(",".join(operands))
+    if opts.start:
+        # --start: pending jobs only (unless -t says otherwise), soonest expected start first
+        if opts.states == []:
+            opts.states = ["PENDING"]
+        if opts.fmt is None and not opts.long:
+            opts.fmt = START_FORMAT
+        if opts.sort is None:
+            opts.sort = START_SORT
     if opts.fmt is None:
         opts.fmt = LONG_FORMAT if opts.long else (env.get("SQUEUE_FORMAT") or DEFAULT_FORMAT)
     if opts.sort is None:
@@ -435,7 +456,7 @@ def sort_jobs(jobs: list[dict], spec: str, now: int) -> list[dict]:
     if current:
         passes.append((current, False))
     out = list(jobs)
-    scope = dict(_ROW_GLOBALS, _limit_key=_limit_key, now=now)
+    scope = dict(_ROW_GLOBALS, _limit_key=_limit_key, _NEVER=_NEVER, now=now)
     for exprs, reverse in reversed(passes):
         key = eval("lambda j: (" + "".join(e + ", " for e in exprs) + ")", scope)
         out.sort(key=key, reverse=reverse)
@@ -455,6 +476,33 @@ def format_jobs(jobs: list[dict], opts: Options, now: int) -> tuple[str, list[st
     row = compile_row(items)
     lines.extend([row(j, now) for j in selected])
     return ("\n".join(lines) + "\n") if lines else "", errors
+
+
+def _transport():
+    from sdk.discovery import controller_socket, find_conf
+    from sdk.errors import ControllerUnreachable
+    from sdk.transport import LocalTransport
+    conf = find_conf()
+    if not conf:
+        raise ControllerUnreachable("CONNECTION")
+    try:
+        return LocalTransport(controller_socket(conf))
+    except OSError:
+        raise ControllerUnreachable("CONNECTION") from None
+
+
+def _print_json() -> int:
+    """--json: every job the controller holds, finished ones included; like Slurm 22.05, the
+    filter and format options are ignored."""
+    from commands import jsonview
+    from sdk.errors import SlurmError
+    try:
+        jobs = _transport().call("jobs", {"include_finished": True})["jobs"]
+    except SlurmError as exc:
+        sys.stderr.write(f"slurm_load_jobs error: {exc.message}\n")
+        return 1
+    sys.stdout.write(jsonview.dumps(jsonview.jobs_document(jobs, jsonview.cluster_name())))
+    return 0
 
 
 def _fetch(opts: Options):
@@ -510,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.help:
         sys.stdout.write(USAGE)
         return 0
+    if opts.json:
+        return _print_json()
     for name in opts.bad_users:
         sys.stderr.write(f"{PROG}: error: Invalid user: {name}\n\n")
     from sdk.errors import SlurmError

@@ -308,3 +308,10 @@ def test_sbatch_dependency_and_scontrol_changes(cluster):
     assert cluster.wait_state(second, ("COMPLETED",), timeout=30) == "COMPLETED"
     proc = cluster.cmd("sbatch", "-d", "afterok", "--wrap", "true")
     assert proc.returncode == 1 and "Batch job submission failed: Job dependency problem" in proc.stderr
+
+
+def test_sbatch_wait_exits_with_the_jobs_code(cluster):
+    proc = cluster.cmd("sbatch", "-W", "--wrap", "sleep 0.5; exit 3")
+    assert proc.returncode == 3 and proc.stdout.startswith("Submitted batch job ")
+    proc = cluster.cmd("sbatch", "--wait", "--parsable", "--wrap", "true")
+    assert proc.returncode == 0

@@ -68,6 +68,10 @@ def test_required_node_down_is_req_node_not_avail():
 
 
 # --- blocking -----------------------------------------------------------------------------
+# These check the main pass alone: with backfill on, a job blocked forever by work that never
+# ends gets no reservation (as in Slurm, beyond bf_window), so the jobs behind it would start.
+MAIN_ONLY = SchedulingPolicy(backfill=False)
+
 
 def test_blocked_partition_gives_priority_to_lower_jobs():
     ns = nodes("n", 2)
@@ -79,7 +83,7 @@ def test_blocked_partition_gives_priority_to_lower_jobs():
         job(3, ntasks=1, admin_priority=80),             # would fit n2 but partition is blocked
         job(4, "other", ntasks=1, admin_priority=70),    # other partition unaffected
     )
-    plan = solve(snapshot(ns + other, parts, pending=pending))
+    plan = solve(snapshot(ns + other, parts, pending=pending, policy=MAIN_ONLY))
     assert started(plan) == {1: ("n1",), 4: ("m1",)}
     assert reasons(plan) == {2: Reason.RESOURCES, 3: Reason.PRIORITY}
     assert "needs 2 node(s)" in decision(plan, 2).detail
@@ -96,7 +100,8 @@ def test_impossible_job_does_not_block_its_partition():
 def test_running_jobs_are_taken_into_account():
     ns = nodes("n", 2)
     busy = (running(10, ("n1", 6, 1000)), running(11, ("n2", 8, 1000)))
-    plan = solve(snapshot(ns, running_jobs=busy, pending=(job(1, ntasks=4), job(2, ntasks=2))))
+    plan = solve(snapshot(ns, running_jobs=busy, pending=(job(1, ntasks=4), job(2, ntasks=2)),
+                          policy=MAIN_ONLY))
     assert reasons(plan) == {1: Reason.RESOURCES, 2: Reason.PRIORITY}
     assert decision(plan, 1).detail == "needs 4 cpu per node; most free: 2 on n1"
 
