@@ -108,7 +108,34 @@ def _after_script(script, words, default_name, script_args, cli, argv, env, cwd,
 
     state = _fold(from_script, from_env, cli, env)
     spec = _spec(state, script, default_name, script_args, argv, env, cwd)
-    return Submission(spec, bool(state.get("parsable")), bool(state.get("quiet")), warnings)
+    return Submission(spec, bool(state.get("parsable")), bool(state.get("quiet")), warnings,
+                      bool(state.get("wait")))
+
+
+WAIT_POLL = 0.5   # seconds between looks at a job `sbatch --wait` follows (Slurm polls every few)
+
+
+def wait_for(job_id: int) -> int:
+    """sbatch -W: block until the job ends; its exit code (1 when a signal killed it or it did
+    not complete), as Slurm's sbatch exits."""
+    import time
+    from sdk.discovery import controller_socket, find_conf
+    from sdk.errors import SlurmError
+    from sdk.transport import LocalTransport
+    transport = LocalTransport(controller_socket(find_conf() or ""))
+    while True:
+        try:
+            jobs = transport.call("jobs", {"job_ids": [job_id], "include_finished": True})["jobs"]
+        except SlurmError:
+            jobs = []
+        if jobs and jobs[0]["state"] not in ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED"):
+            job = jobs[0]
+            if job.get("exit_signal"):
+                return 1
+            if job["state"] != "COMPLETED" and not job.get("exit_code"):
+                return 1
+            return int(job.get("exit_code") or 0)
+        time.sleep(WAIT_POLL)
 
 
 def _convert_all(options, cwd: str, now: float, first_pass: bool = False) -> list[tuple[str, list]]:

@@ -245,9 +245,11 @@ def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = 
         pairs, words = scan(argv, SHORT, LONGS)
     except ScanError as exc:
         return Outcome(err=f"{PROG}: {exc.text}\nTry \"{PROG} --help\" for more information\n", code=1)
-    oneliner = details = False
+    oneliner = details = as_json = False
     for key, _ in pairs:
-        if key == "o":
+        if key == "json":
+            as_json = True
+        elif key == "o":
             oneliner = True
         elif key == "d":
             details = True
@@ -270,6 +272,8 @@ def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = 
     if keyword == "token":
         return _token(words[1:], call)
     if len(keyword) >= 3 and "show".startswith(keyword):
+        if as_json:
+            return _show_json(words[1:], call, (conf_keys or {}).get("ClusterName", ""))
         return _show(words[1:], call, now, oneliner, details)
     return Outcome(err=f"invalid keyword: {words[0]}\n", code=1)
 
@@ -334,7 +338,8 @@ def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Out
         return Outcome(err=f"{what} error: {exc.message}\n", code=1)
 
 
-def _show_jobs(target, call, now, oneliner, details) -> Outcome:
+def _load_jobs(target, call):
+    """The jobs `show job [target]` names, or an Outcome for a malformed id."""
     args: dict = {"include_finished": True}
     if target is not None:
         base = target.split("_", 1)[0].split(".", 1)[0]
@@ -345,6 +350,54 @@ def _show_jobs(target, call, now, oneliner, details) -> Outcome:
     if target is not None and "_" in target:
         task = target.split("_", 1)[1]
         jobs = [j for j in jobs if str(j.get("array_task_id")) == task] or jobs
+    return jobs
+
+
+def _show_json(args: list[str], call, cluster: str) -> Outcome:
+    """`scontrol --json show job|node|partition [name]`: the documents squeue/sinfo --json and
+    slurmrestd v0.0.38 print (Slurm 22.05's own scontrol has no --json; 23.02's does)."""
+    from commands import jsonview
+    from sdk.errors import SlurmError
+    if not args or len(args) > 2:
+        return Outcome(err=f"too {'few' if not args else 'many'} arguments for keyword:show\n", code=1)
+    entity = _match(args[0], ENTITIES)
+    target = args[1] if len(args) > 1 else None
+    if entity is None or not entity.startswith(("job", "node", "partition")):
+        return Outcome(err=f"invalid entity:{args[0]} for keyword:show \n", code=1)
+    try:
+        if entity.startswith("job"):
+            jobs = _load_jobs(target, call)
+            if isinstance(jobs, Outcome):
+                return jobs
+            if not jobs and target is not None:
+                return Outcome(err="slurm_load_jobs error: Invalid job id specified\n", code=1)
+            doc = jsonview.jobs_document(jobs, cluster)
+        elif entity.startswith("node"):
+            nodes = call("nodes", {})["nodes"]
+            if target is not None:
+                from conf.hostlist import expand_hostlist
+                wanted = set(expand_hostlist(target))
+                nodes = [n for n in nodes if n["name"] in wanted]
+                if not nodes:
+                    return Outcome(out=f"Node {target} not found\n", code=1)
+            doc = jsonview.nodes_document(nodes)
+        else:
+            partitions = call("partitions", {})["partitions"]
+            if target is not None:
+                partitions = [p for p in partitions if p["name"] == target]
+                if not partitions:
+                    return Outcome(out=f"Partition {target} not found\n", code=1)
+            doc = jsonview.partitions_document(partitions)
+    except SlurmError as exc:
+        what = {"j": "slurm_load_jobs", "n": "slurm_load_node", "p": "slurm_load_partitions"}
+        return Outcome(err=f"{what[entity[0]]} error: {exc.message}\n", code=1)
+    return Outcome(out=jsonview.dumps(doc))
+
+
+def _show_jobs(target, call, now, oneliner, details) -> Outcome:
+    jobs = _load_jobs(target, call)
+    if isinstance(jobs, Outcome):
+        return jobs
     if not jobs:
         if target is not None:
             return Outcome(err="slurm_load_jobs error: Invalid job id specified\n", code=1)
@@ -415,7 +468,7 @@ def _controller_call():
     transport = None
     if conf:
         try:
-            keys = read_keys(conf, ("SlurmctldHost",))
+            keys = read_keys(conf, ("SlurmctldHost", "ClusterName"))
             transport = LocalTransport(controller_socket(conf))
         except OSError:
             transport = None
