@@ -32,12 +32,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x534C_5552_4D50_59  # "SLURMPY"
 
 SQLITE_PRAGMAS = (
+    # first: the pragmas below may need a lock another connection holds (switching a fresh
+    # database to WAL does), and only a busy timeout makes them wait instead of failing
+    "PRAGMA busy_timeout=10000",
     "PRAGMA journal_mode=WAL",
     # FULL, not WAL's usual NORMAL: a commit is on disk before we acknowledge it, so an
     # sbatch that printed a job id survives a SIGKILL and a power cut.
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
 )
 
 
