@@ -271,6 +271,13 @@ def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = 
         return _ping(call, conf_keys)
     if keyword == "token":
         return _token(words[1:], call)
+    if keyword in ("hold", "uhold", "release", "update"):
+        from commands import scontrol_update
+        if keyword == "update":
+            done = scontrol_update.update(words[1:], call)
+        else:
+            done = scontrol_update.hold_release(keyword, words[1:], call)
+        return Outcome(out=done.out, err=done.err, code=done.code)
     if len(keyword) >= 3 and "show".startswith(keyword):
         if as_json:
             return _show_json(words[1:], call, (conf_keys or {}).get("ClusterName", ""))

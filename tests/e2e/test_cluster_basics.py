@@ -315,3 +315,25 @@ def test_sbatch_wait_exits_with_the_jobs_code(cluster):
     assert proc.returncode == 3 and proc.stdout.startswith("Submitted batch job ")
     proc = cluster.cmd("sbatch", "--wait", "--parsable", "--wrap", "true")
     assert proc.returncode == 0
+
+
+def test_scontrol_hold_release_update_and_drain(cluster):
+    job_id = cluster.sbatch("--hold", "-t", "30", "--wrap", "true")
+    assert cluster.cmd("scontrol", "update", f"jobid={job_id}", "timelimit=10", "name=renamed").returncode == 0
+    job = cluster.client().job(job_id)
+    assert (job.name, job.time_limit_min) == ("renamed", 10)
+    proc = cluster.cmd("scontrol", "update", f"jobid={job_id}", "bogus=1")
+    assert (proc.returncode, proc.stderr) == (1, "Update of this parameter is not supported: bogus=1\nRequest aborted\n")
+    proc = cluster.cmd("scontrol", "hold", "99999")
+    assert proc.returncode == 1
+    assert proc.stderr == "Invalid job id specified for job 99999\nslurm_suspend error: Invalid job id specified\n"
+    proc = cluster.cmd("scontrol", "update", "nodename=n1", "state=drain")
+    assert proc.returncode == 1 and "You must specify a reason" in proc.stderr
+    assert cluster.cmd("scontrol", "update", "nodename=n1", "state=drain", "reason=maint").returncode == 0
+    assert "maint" in cluster.cmd("sinfo", "-R", check=True).stdout
+    assert cluster.cmd("scontrol", "release", str(job_id)).returncode == 0
+    assert cluster.wait_state(job_id, ("COMPLETED",)) == "COMPLETED"
+    assert cluster.client().job(job_id).nodes == "n2"          # n1 is drained
+    assert cluster.cmd("scontrol", "update", "nodename=n1", "state=resume").returncode == 0
+    out = cluster.cmd("sdiag", check=True).stdout
+    assert "Jobs submitted:" in out
