@@ -12,12 +12,13 @@ Migrations ship inside the package and run programmatically: no alembic.ini on t
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounting.errors import DatabaseUrlError
@@ -130,10 +131,19 @@ def migrate(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
     owned = not isinstance(engine_or_url, Engine)
     engine = make_engine(engine_or_url) if owned else engine_or_url
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            command.upgrade(alembic_config(connection), revision)
+        for attempt in range(6):
+            try:
+                with engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                    command.upgrade(alembic_config(connection), revision)
+                return
+            except OperationalError as exc:
+                # SQLite refuses some lock waits outright (switching a brand-new file to WAL while
+                # another process opens it): the migration is idempotent, so try again
+                if engine.dialect.name != "sqlite" or "locked" not in str(exc) or attempt == 5:
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
     finally:
         if owned:
             engine.dispose()
