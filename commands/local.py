@@ -203,9 +203,8 @@ def up(root: str, *, nodes: int = 4, cpus: int = 8, mem: int = 16000, gpus: int 
     names = node_names_of(layout.conf)
     from conf.slurmconf import load_config
     keys_dir = load_config(layout.conf).raw.get("AgentKeysDir")
-    if keys_dir:
-        from slurmctld_py.agentkeys import create_keys
-        create_keys(keys_dir, names)
+    if keys_dir:   # the controller's module makes them (commands never import the daemon's code)
+        subprocess.run([sys.executable, "-m", "slurmctld_py.agentkeys", keys_dir, *names], check=True)
     start_controller(layout)
     for name in names:
         start_agent(layout, name)

@@ -70,3 +70,18 @@ def secure_router(sock, directory: str | None) -> NodeKeyAuthenticator | None:
     sock.curve_publickey = public
     sock.curve_server = True
     return auth
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m slurmctld_py.agentkeys DIR NODE...: create the certificates (slurm-local uses it)."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m slurmctld_py.agentkeys DIR [NODE...]", file=sys.stderr)
+        return 2
+    create_keys(args[0], args[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
