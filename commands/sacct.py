@@ -434,11 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         text = jsonview.dumps(jsonacct.acct_document(records, jsonview.cluster_name(), now))
     else:
         text = format_sacct(records, opts, now)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from commands.output import write_stdout
+    write_stdout(text)
     return 0
 
 

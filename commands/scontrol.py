@@ -7,7 +7,6 @@ the detail lines. Pure parts: `job_lines(job, now, details)`, `node_lines(node, 
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -491,12 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     call, keys = _controller_call()
     outcome = run(argv, call, conf_keys=keys)
-    try:
-        if outcome.out:
-            sys.stdout.write(outcome.out)
-            sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if outcome.out:
+        from commands.output import write_stdout
+        write_stdout(outcome.out)
     if outcome.err:
         sys.stderr.write(outcome.err)
     return outcome.code

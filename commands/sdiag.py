@@ -10,7 +10,6 @@ The layout was copied from `/usr/bin/sdiag` on the live Slurm here
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -195,11 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             "Unable to contact slurm controller (connect failure)"
         sys.stderr.write(f"slurm_get_statistics: {reason}\n")
         return 1
-    try:
-        sys.stdout.write(format_sdiag(stats, int(time.time()), sort))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from commands.output import write_stdout
+    write_stdout(format_sdiag(stats, int(time.time()), sort))
     return 0
 
 

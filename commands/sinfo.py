@@ -444,11 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     text, errors = format_sinfo(partitions, nodes, opts, int(time.time()))
     if errors:
         sys.stderr.write("\n".join(errors) + "\n")
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from commands.output import write_stdout
+    write_stdout(text)
     return 0
 
 

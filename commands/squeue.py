@@ -574,11 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     text, errors = format_jobs(jobs, opts, int(time.time()))
     if errors:
         sys.stderr.write("\n".join(errors) + "\n")
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from commands.output import write_stdout
+    write_stdout(text)
     return 0
 
 
