@@ -1,9 +1,14 @@
 """Time one solve() on a large cluster: 1,000 nodes x 8 GPUs, 5,000 running, 10,000 pending.
 
-Run: .venv/bin/python bench/solver_pass.py [--repeat N] [--seed S]
+Run: .venv/bin/python bench/solver_pass.py [--repeat N] [--seed S] [--quick]
 Prints the time of each pass and how many jobs it started. Two queues are measured: "mixed"
 (random sizes; the cluster fills and partitions block early) and "small" (1-GPU jobs that mostly
-fit, so most of the queue goes through placement: the expensive case).
+fit, so most of the queue goes through placement: the expensive case). Each is timed main pass
+only (backfill off), with EASY backfill and with conservative backfill (every blocked job
+reserved); then EASY backfill on 1k / 10k / 50k pending jobs (skipped with --quick). Running
+jobs end at start + a random time limit (1 h to 2 days), so the timeline has thousands of
+distinct end times; pending jobs ask for 10 min to 2 days (a quarter give none: partition
+default).
 """
 from __future__ import annotations
 
@@ -37,13 +42,15 @@ def running(rng: random.Random) -> tuple[RunningJob, ...]:
     for i in range(5000):
         node = f"gpu{i % 700:04d}"
         alloc = NodeAllocation(node, 8, 64_000, (i // 700,))
-        jobs.append(RunningJob(100_000 + i, "gpu", (alloc,), NOW - rng.randint(0, 3600), None))
+        start = NOW - rng.randint(0, 3600)
+        end = start + rng.choice((3600, 4 * 3600, 86400, 2 * 86400)) + rng.randint(0, 3600)
+        jobs.append(RunningJob(100_000 + i, "gpu", (alloc,), start, float(end)))
     return tuple(jobs)
 
 
-def pending(rng: random.Random, kind: str) -> tuple[JobRequest, ...]:
+def pending(rng: random.Random, kind: str, count: int = 10_000) -> tuple[JobRequest, ...]:
     jobs = []
-    for i in range(10_000):
+    for i in range(count):
         if kind == "small":
             shape = dict(gpus_per_node=1, cpus_per_task=2, mem_per_node_mb=8000)
         else:
@@ -53,29 +60,53 @@ def pending(rng: random.Random, kind: str) -> tuple[JobRequest, ...]:
                          mem_per_node_mb=rng.choice((4000, 32000)))
         jobs.append(JobRequest(
             job_id=i + 1, user=f"u{rng.randint(1, 50)}", submit_time=NOW - rng.randint(0, 86400),
-            partitions=rng.choice((("gpu",), ("gpu",), ("short", "gpu"), ("big",))), **shape))
+            partitions=rng.choice((("gpu",), ("gpu",), ("short", "gpu"), ("big",))),
+            time_limit=rng.choice((None, 600.0, 3600.0, 4 * 3600.0, 86400.0, 2 * 86400.0)),
+            **shape))
     return tuple(jobs)
+
+
+def timed(snap: ClusterSnapshot, repeat: int):
+    best, plan = float("inf"), None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        plan = solve(snap)
+        best = min(best, time.perf_counter() - began)
+    return best, plan
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="skip the scaling runs")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     nodes, parts = cluster()
     busy = running(rng)
-    policy = SchedulingPolicy(priority_weight_age=1000, priority_weight_job_size=100,
-                              priority_weight_partition=500)
+    weights = dict(priority_weight_age=1000, priority_weight_job_size=100,
+                   priority_weight_partition=500)
+    policies = {"main only": SchedulingPolicy(backfill=False, **weights),
+                "easy": SchedulingPolicy(**weights),
+                "conservative": SchedulingPolicy(reservation_depth=10**9, **weights)}
     for kind in ("mixed", "small"):
-        snap = ClusterSnapshot(NOW, nodes, parts, busy, pending(rng, kind), policy)
-        best = float("inf")
-        for _ in range(args.repeat):
-            began = time.perf_counter()
-            plan = solve(snap)
-            best = min(best, time.perf_counter() - began)
-        print(f"solve {kind:5s}: {best * 1000:7.1f} ms  ({len(nodes)} nodes x {GPUS} GPUs, "
-              f"{len(busy)} running, {len(snap.pending)} pending, {len(plan.starts)} started)")
+        queue = pending(rng, kind)
+        for label, policy in policies.items():
+            snap = ClusterSnapshot(NOW, nodes, parts, busy, queue, policy)
+            best, plan = timed(snap, args.repeat)
+            reserved = sum(d.reserved for d in plan.pending)
+            forecast = sum(d.expected_start is not None for d in plan.pending)
+            print(f"solve {kind:5s} {label:12s}: {best * 1000:7.1f} ms  ({len(nodes)} nodes x "
+                  f"{GPUS} GPUs, {len(busy)} running, {len(queue)} pending, "
+                  f"{len(plan.starts)} started, {reserved} reserved, {forecast} with a forecast)")
+    if args.quick:
+        return
+    for count in (1_000, 10_000, 50_000):
+        queue = pending(rng, "mixed", count)
+        snap = ClusterSnapshot(NOW, nodes, parts, busy, queue, policies["easy"])
+        best, plan = timed(snap, 1 if count > 10_000 else args.repeat)
+        print(f"scaling mixed easy {count:6d} pending: {best * 1000:7.1f} ms  "
+              f"({len(plan.starts)} started)")
 
 
 if __name__ == "__main__":

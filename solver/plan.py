@@ -46,6 +46,8 @@ class PendingDecision:
     expected_start: float | None = None     # backfill forecast; None = unknown
     expected_nodes: tuple[str, ...] = ()
     detail: str = ""                        # structured diagnosis in words (what is short, where)
+    reserved: bool = False                  # backfill holds expected_nodes from expected_start
+    expected_partition: str = ""            # where expected_start / expected_nodes apply
 
 
 @dataclass(frozen=True, slots=True)

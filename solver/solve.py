@@ -1,14 +1,16 @@
-"""One pass of Slurm's main scheduler (no backfill) over a frozen snapshot.
+"""One scheduling pass over a frozen snapshot: Slurm's main scheduler, then backfill.
 
 Jobs are considered by partition PriorityTier, then priority, submit time and job id. A job that
 is eligible but does not fit gets reason Resources and blocks its partition(s): every job of a
 blocked partition considered later waits with reason Priority, so lower-priority work never
-overtakes it (backfill, a later pass, is what may do that safely).
+overtakes it in this pass. When the policy enables backfill, `solver.backfill` then reconsiders
+the jobs left waiting: reservations for the first ones, early starts that delay none of them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from solver.backfill import Waiting, applied_time_limit, backfill
 from solver.placement import PartitionNodes, diagnose, never_fits, place
 from solver.plan import PendingDecision, Plan, Reason, Start
 from solver.priority import PriorityContext, job_priority, partition_try_order, scheduling_order
@@ -46,6 +48,7 @@ def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
     blocked: dict[str, int] = {}   # partition -> the job that could not start there
     starts: list[Start] = []
     pending: list[PendingDecision] = []
+    waiting: list[Waiting] = []    # could run, did not start: what backfill reconsiders
 
     for job in scheduling_order(snapshot.pending, priorities, ctx):
         priority = priorities[job.job_id]
@@ -70,7 +73,15 @@ def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
                         continue
                     reason = Reason.RESOURCES
                     blocked.update((p.name, job.job_id) for p in open_partitions)
+                decided = PendingDecision(job.job_id, reason, priority, detail=detail)
+                waiting.append(Waiting(job, verdict.shape, verdict.partitions, decided))
         pending.append(PendingDecision(job.job_id, reason, priority, detail=detail))
+
+    if snapshot.policy.backfill and waiting:
+        started, decided = backfill(snapshot, state, nodes_of, starts, waiting)
+        early = {s.job_id for s in started}
+        starts.extend(started)
+        pending = [decided.get(d.job_id, d) for d in pending if d.job_id not in early]
 
     return Plan(
         starts=tuple(starts),
@@ -141,15 +152,8 @@ def _try_start(
     for partition in partitions:
         allocations = place(shape, nodes_of[partition.name], state)
         if allocations is not None:
-            return Start(job.job_id, partition.name, allocations, _time_limit(job, partition)), ""
+            return (Start(job.job_id, partition.name, allocations,
+                          applied_time_limit(job, partition)), "")
     first = partitions[0]
     detail = diagnose(shape, nodes_of[first.name], state)
     return None, detail if len(partitions) == 1 else f"{first.name}: {detail}"
-
-
-def _time_limit(job: JobRequest, partition: PartitionView) -> float | None:
-    if job.time_limit is not None:
-        return job.time_limit
-    if partition.default_time is not None:
-        return partition.default_time
-    return partition.max_time
