@@ -116,6 +116,7 @@ class Job:
     run: Run | None = None            # the active (or completing) run
     reason_detail: str = ""
     expected_start: float | None = None
+    expected_nodes: str = ""          # where the backfill plan expects it to start (squeue %Y)
     version: int = 0                  # bumped on every change the scheduler's request cache must see
     dependency_shown: str = ""        # the unmet part of `dependency`, as squeue %E shows it
     dependency_state: str = ""        # '' (none or satisfied), 'Dependency', 'DependencyNeverSatisfied'

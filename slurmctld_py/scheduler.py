@@ -9,6 +9,7 @@ from solver import (
     ClusterSnapshot, GpuDevice, JobRequest, NodeAllocation, NodeState, NodeView, PartitionState,
     PartitionView, Plan, RunningJob, SchedulingPolicy,
 )
+from conf.hostlist import compress_hostlist
 from slurmctld_py.model import Job, JobState
 from slurmctld_py.submit import resource_request
 from sdk.records import JobSpec
@@ -109,6 +110,7 @@ def record_decisions(ctl, plan: Plan) -> None:
         job.reason_detail = decision.detail
         job.priority = decision.priority
         job.expected_start = decision.expected_start
+        job.expected_nodes = compress_hostlist(decision.expected_nodes) if decision.expected_nodes else ""
     priorities = dict(plan.priorities)
     for start in plan.starts:
         job = ctl.jobs.get(start.job_id)

@@ -47,7 +47,7 @@ JOB_FIELDS: dict = {
     "mem_per_node_mb": lambda j: j.spec.get("mem_per_node_mb"),
     "mem_per_cpu_mb": lambda j: j.spec.get("mem_per_cpu_mb"),
     "tres_per_node": _tres_per_node, "req_tres": attrgetter("req_tres"), "alloc_tres": attrgetter("alloc_tres"),
-    "nodes": attrgetter("nodes"), "batch_host": _batch_host,
+    "nodes": attrgetter("nodes"), "sched_nodes": attrgetter("expected_nodes"), "batch_host": _batch_host,
     "req_nodes": _spec("nodelist", ""), "exc_nodes": _spec("exclude", ""), "features": _spec("constraint", ""),
     "work_dir": attrgetter("work_dir"), "command": _spec("command", "(null)"),
     "stdout": lambda j: j.stdout or j.spec.get("stdout") or "",
