@@ -229,3 +229,11 @@ def node_state_scontrol(node: dict) -> str:
 def null(value) -> str:
     """Slurm prints unset strings as `(null)`."""
     return "(null)" if value is None or value == "" else str(value)
+
+
+def job_id_text(j: dict) -> str:
+    """A job's id as squeue %i and sacct JobID print it: `base_task` for an array task."""
+    task = j.get("array_task_id")
+    if task is not None and j.get("array_job_id"):
+        return f"{j['array_job_id']}_{task}"
+    return str(j["job_id"])

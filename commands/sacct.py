@@ -13,7 +13,7 @@ import sys
 import time
 
 from commands.formats import (JOB_STATE_COMPACT, JOB_STATE_LONG, cpu_time, duration_padded,
-                              limit_padded, mem_units, rss_kb, timestamp)
+                              job_id_text, limit_padded, mem_units, rss_kb, timestamp)
 from commands.optscan import ScanError, scan
 
 PROG = "sacct"
@@ -64,7 +64,7 @@ def _sorted_tres(text):
 
 # name (lower) -> (title, width, job getter(j, now), step getter(s, j, now))
 FIELDS = {
-    "jobid": ("JobID", -12, lambda j, now: _jobid(j), lambda s, j, now: f"{_jobid(j)}.{s['step_id']}"),
+    "jobid": ("JobID", -12, lambda j, now: job_id_text(j), lambda s, j, now: f"{job_id_text(j)}.{s['step_id']}"),
     "jobidraw": ("JobIDRaw", -12, lambda j, now: str(j["job_id"]), lambda s, j, now: f"{j['job_id']}.{s['step_id']}"),
     "jobname": ("JobName", 10, lambda j, now: j.get("name", ""), lambda s, j, now: s.get("name", "")),
     "partition": ("Partition", 10, lambda j, now: j.get("partition", ""), lambda s, j, now: ""),
@@ -120,13 +120,6 @@ FIELDS = {
     "reservation": ("Reservation", 20, lambda j, now: "", lambda s, j, now: ""),
     "cluster": ("Cluster", 10, lambda j, now: j.get("_cluster", ""), lambda s, j, now: j.get("_cluster", "")),
 }
-
-
-def _jobid(j):
-    task = j.get("array_task_id")
-    if task is not None and j.get("array_job_id"):
-        return f"{j['array_job_id']}_{task}"
-    return str(j["job_id"])
 
 
 def _reqmem(j):

@@ -14,6 +14,7 @@ import time
 from commands import fieldfmt
 from commands.formats import (ACTIVE_JOB_STATES, JOB_STATE_COMPACT, REASON_STATES, VALID_JOB_STATES,
                               duration_compact, mem_units, parse_job_states, run_seconds, timestamp)
+from commands.formats import job_id_text as _job_id   # named in the generated row code
 from commands.optscan import ScanError, scan
 
 PROG = "squeue"
@@ -59,13 +60,6 @@ def _left(j, now):
     if lim is None:
         return "UNLIMITED"
     return duration_compact(max(0, lim * 60 - run_seconds(j, now)))
-
-
-def _job_id(j):
-    task = j.get("array_task_id")
-    if task is not None and j.get("array_job_id"):
-        return f"{j['array_job_id']}_{task}"
-    return str(j["job_id"])
 
 
 def _reason_list(j):
