@@ -109,6 +109,7 @@ class JobRequest:
     qos: str = ""
     admin_priority: int | None = None    # --priority / scontrol update priority: fixed value
     dependency_reason: str = ""          # 'Dependency' or 'DependencyNeverSatisfied' when blocked
+    site_factor: int = 0                 # scontrol update SiteFactor= (added as is, no weight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +123,24 @@ class SchedulingPolicy:
     priority_weight_partition: int = 0
     priority_weight_fairshare: int = 0
     priority_weight_qos: int = 0
+    priority_weight_assoc: int = 0
+    priority_weight_tres: tuple[tuple[str, float], ...] = ()   # ('cpu', 1000.0), ('gres/gpu', ..)
     priority_max_age: float = 7 * 86400.0
     priority_favor_small: bool = False
+    priority_flags: frozenset[str] = frozenset()  # NO_NORMAL_QOS, SMALL_RELATIVE_TO_TIME, ...
     default_mem_per_cpu_mb: int | None = None   # DefMemPerCPU; None = whole node when no --mem
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityInputs:
+    """Accounting values the priority formula reads, keyed by (user, account) or QOS name.
+
+    The fair-share factors come from `solver.fairshare` over the association tree; the controller
+    recomputes them every PriorityCalcPeriod, as Slurm does, not on every scheduling pass."""
+
+    fairshare: dict[tuple[str, str], float] = field(default_factory=dict)
+    assoc_priority: dict[tuple[str, str], int] = field(default_factory=dict)
+    qos_priority: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +151,4 @@ class ClusterSnapshot:
     running: tuple[RunningJob, ...] = ()
     pending: tuple[JobRequest, ...] = ()
     policy: SchedulingPolicy = field(default_factory=SchedulingPolicy)
+    priority_inputs: PriorityInputs = field(default_factory=PriorityInputs)

@@ -1,9 +1,11 @@
 """Multifactor priority and scheduling order."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from solver import SchedulingPolicy, solve
+from solver import PriorityContext, PriorityInputs, SchedulingPolicy, priority_factors, solve
 from tests.solver.builders import NOW, job, node, nodes, partition, snapshot
 
 DAY = 86400.0
@@ -106,3 +108,83 @@ def test_priorities_cover_every_pending_job():
     snap = snapshot((node("n1"),), pending=tuple(job(i) for i in range(1, 6)))
     plan = solve(snap)
     assert sorted(j for j, _ in plan.priorities) == [1, 2, 3, 4, 5]
+
+
+# --- accounting factors: fair-share, QOS, association, TRES, site -------------------------
+
+
+
+def _factors_of(snap, job_id):
+    ctx = PriorityContext.of(snap)
+    return priority_factors(next(j for j in snap.pending if j.job_id == job_id), ctx)
+
+
+# Real Slurm 22.05 here (PriorityWeightFairshare=10000, PriorityWeightJobSize=100, user root
+# alone in its association): `sprio` printed `FAIRSHARE 10000  JOBSIZE 14  PRIORITY 10014` for a
+# 1-CPU job in partition cpu; `sprio -n` printed FAIRSHARE 1.0000000, JOBSIZE 0.1406250.
+def test_fairshare_weight_times_factor_plus_size_truncates_like_slurm():
+    policy = SchedulingPolicy(priority_weight_fairshare=10000, priority_weight_job_size=100)
+    inputs = PriorityInputs(fairshare={("root", "root"): 1.0})
+    snap = snapshot(nodes("n", 4), pending=(
+        job(1, user="root", account="root", ntasks=1, cpus_per_task=1, min_nodes=1),),
+        policy=policy)
+    snap = replace(snap, priority_inputs=inputs)
+    f = _factors_of(snap, 1)
+    assert f.fairshare == 1.0 and f.job_size == 0.140625 and f.priority == 10014
+    assert f.weighted(policy)["fairshare"] == 10000 and int(f.weighted(policy)["job_size"]) == 14
+
+
+def test_fairshare_orders_users_by_their_factor():
+    policy = SchedulingPolicy(priority_weight_fairshare=1000)
+    inputs = PriorityInputs(fairshare={("alice", "a"): 0.25, ("bob", "b"): 0.75})
+    snap = replace(snapshot(nodes("n", 1, cpus=1), pending=(
+        job(1, user="alice", account="a"), job(2, user="bob", account="b", submit=NOW - 1))),
+        policy=policy, priority_inputs=inputs)
+    plan = solve(snap)
+    assert dict(plan.priorities) == {1: 250, 2: 750}
+    assert [s.job_id for s in plan.starts] == [2]
+
+
+def test_qos_and_assoc_factors_are_normalised_by_the_maximum():
+    policy = SchedulingPolicy(priority_weight_qos=1000, priority_weight_assoc=100)
+    inputs = PriorityInputs(qos_priority={"normal": 0, "high": 100, "mid": 50},
+                            assoc_priority={("alice", "a"): 10, ("bob", "b"): 40})
+    snap = replace(snapshot(nodes("n", 2), pending=(
+        job(1, user="alice", account="a", qos="mid"), job(2, user="bob", account="b", qos="high"),
+        job(3, user="carol", account="c", qos="nosuch"))),
+        policy=policy, priority_inputs=inputs)
+    assert priorities(snap) == {1: 500 + 25, 2: 1000 + 100, 3: 1}
+
+
+def test_no_normal_qos_uses_the_raw_value():
+    policy = SchedulingPolicy(priority_weight_qos=10, priority_flags=frozenset({"NO_NORMAL_QOS"}))
+    inputs = PriorityInputs(qos_priority={"high": 7, "top": 100})
+    snap = replace(snapshot(nodes("n", 1), pending=(job(1, qos="high"),)), policy=policy,
+                   priority_inputs=inputs)
+    assert priorities(snap)[1] == 70
+
+
+def test_tres_factor_is_request_over_partition_total():
+    # 2 of the partition's 8 GPUs and 4 of its 32 CPUs: 3000*0.25 + 1000*0.125 = 875
+    policy = SchedulingPolicy(priority_weight_tres=(("CPU", 1000.0), ("GRES/gpu", 3000.0)))
+    snap = replace(snapshot(nodes("g", 2, cpus=16, gpus=4), pending=(
+        job(1, "gpu", ntasks=4, gpus_per_node=2),)), policy=policy)
+    snap = replace(snap, partitions=(partition("gpu", snap.nodes),))
+    f = _factors_of(snap, 1)
+    assert dict(f.tres) == {"cpu": 0.125, "gres/gpu": 0.25} and f.priority == 875
+
+
+def test_site_factor_and_nice_are_added_and_subtracted_unweighted():
+    policy = SchedulingPolicy(priority_weight_fairshare=1000)
+    inputs = PriorityInputs(fairshare={("alice", "a"): 0.5})
+    snap = replace(snapshot(nodes("n", 1), pending=(
+        job(1, account="a", site_factor=20, nice=5),)), policy=policy, priority_inputs=inputs)
+    assert priorities(snap)[1] == 500 + 20 - 5
+
+
+def test_small_relative_to_time_favours_short_small_jobs():
+    policy = SchedulingPolicy(priority_weight_job_size=1000,
+                              priority_flags=frozenset({"SMALL_RELATIVE_TO_TIME"}))
+    # 4 nodes x 8 cpus: a 1-cpu job of 10 minutes: max(1, 1*8)/10/32 = 0.025 -> 25
+    snap = snapshot(nodes("n", 4), pending=(job(1, ntasks=1, time_limit=600.0),), policy=policy)
+    assert priorities(snap)[1] == 25
