@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sdiag")
+COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sdiag", "sprio", "sshare")
 
 TEMPLATE = """#!{python} -S
 # fast launcher written by scripts/fast_launchers.py: -S skips site.py (about 7 ms per call);
