@@ -1,11 +1,14 @@
 """gres.conf -> `GresLine` records, reporting every problem at once (gres.conf(5)).
 
     [NodeName=<hostlist>] Name=gpu [Type=a100] [File=/dev/nvidia[0-3]] [Count=N] [Cores=0-15]
-        [Flags=CountOnly,...] [AutoDetect=nvml|...]
+        [Links=-1,2,0,0] [Flags=CountOnly,...] [AutoDetect=nvml|...]
 
 A line without `Name=` only sets `AutoDetect` (for its NodeName, or for every node), which then
 applies to the GRES lines after it that do not set their own. `Count` defaults to the number of
 files, else 1.
+`Cores` (the cores a GPU is bound to: its NUMA affinity) and `Links` (per GPU of the node, by
+index, how many NVLinks join this device to it; -1 for itself) say where the GPUs of a line sit;
+the scheduler keeps GPUs of one job together by them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from conf.keys import canonical_map
 from conf.lexer import ConfLine, iter_file_lines, iter_text_lines
 from conf.units import parse_gres_count
 
-__all__ = ["GresLine", "load_gres_conf", "parse_gres_conf_text"]
+__all__ = ["GresLine", "gpu_places", "load_gres_conf", "parse_gres_conf_text"]
 
 _KEYS = canonical_map(
     frozenset({"AutoDetect", "Count", "Cores", "File", "Files", "Flags", "Links", "MultipleFiles", "Name", "NodeName", "Type"})
@@ -45,6 +48,7 @@ class GresLine:
     files: tuple[str, ...] = ()
     count: int = 1
     cores: tuple[int, ...] = ()
+    links: tuple[int, ...] = ()  # Links=: NVLink count to each GPU index of the node
     flags: tuple[str, ...] = ()
     autodetect: str = ""  # '' when neither the line nor an earlier AutoDetect line set it
     where: str = ""  # path:line, for messages that refer back to the file
@@ -67,6 +71,20 @@ def parse_gres_conf_text(text: str, path: str = "<string>") -> tuple[GresLine, .
     if problems:
         raise ConfigError(problems)
     return lines
+
+
+def gpu_places(lines: tuple[GresLine, ...], node: str) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Where each GPU of `node` sits, by GPU index (the order of its gres.conf devices):
+    (NUMA id, NVLink counts). GPUs whose lines give the same `Cores=` share a NUMA id (numbered
+    from 0 in order of appearance; -1 without Cores=); `Links=` applies to each device of its line."""
+    numa_ids: dict[tuple[int, ...], int] = {}
+    places: list[tuple[int, tuple[int, ...]]] = []
+    for line in lines:
+        if line.name != "gpu" or not line.applies_to(node):
+            continue
+        numa = numa_ids.setdefault(line.cores, len(numa_ids)) if line.cores else -1
+        places.extend([(numa, line.links)] * line.count)
+    return tuple(places)
 
 
 def _build(conf_lines: object, problems: list[str]) -> tuple[GresLine, ...]:
@@ -127,6 +145,7 @@ def _gres_line(settings: dict[str, str], nodes: tuple[str, ...], autodetect: str
         else:
             flags.append(canonical)
     cores = _cores(settings.get("Cores", ""), where, problems)
+    links = _links(settings.get("Links", ""), where, problems)
     return GresLine(
         node_names=nodes,
         name=name,
@@ -134,6 +153,7 @@ def _gres_line(settings: dict[str, str], nodes: tuple[str, ...], autodetect: str
         files=files,
         count=count,
         cores=cores,
+        links=links,
         flags=tuple(flags),
         autodetect=autodetect,
         where=where,
@@ -159,6 +179,20 @@ def _cores(text: str, where: str, problems: list[str]) -> tuple[int, ...]:
     except (ConfError, ValueError):
         problems.append(f"{where}: Cores={text}: expected core ranges such as 0-15,32")
         return ()
+
+
+def _links(text: str, where: str, problems: list[str]) -> tuple[int, ...]:
+    """`-1,2,0,0` -> (-1, 2, 0, 0): -1 is the device itself, 0 no link, N > 0 that many NVLinks."""
+    if not text:
+        return ()
+    try:
+        links = tuple(int(item) for item in text.split(","))
+    except ValueError:
+        links = ()
+    if not links or any(link < -1 for link in links):
+        problems.append(f"{where}: Links={text}: expected comma-separated link counts such as -1,2,0,0")
+        return ()
+    return links
 
 
 def _inherited_autodetect(autodetect_for: list[tuple[tuple[str, ...], str]], nodes: tuple[str, ...]) -> str:

@@ -128,7 +128,8 @@ def _factors(job: JobRequest, ctx: PriorityContext) -> tuple[float, float, float
     age = size = part = qos = assoc = fairshare = 0.0
     tres: tuple[tuple[str, float], ...] = ()
     if policy.priority_weight_age:
-        eligible = max(job.submit_time, job.begin_time)
+        eligible = max(job.submit_time if job.eligible_time is None else job.eligible_time,
+                       job.begin_time)
         waited = max(0.0, ctx.now - eligible)
         max_age = policy.priority_max_age
         age = 1.0 if max_age <= 0 else min(waited, max_age) / max_age

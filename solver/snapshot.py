@@ -27,10 +27,15 @@ class PartitionState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GpuDevice:
-    """One GPU on a node: its global index on the node and its type ('' when untyped)."""
+    """One GPU on a node: its global index on the node and its type ('' when untyped), with
+    where it sits when gres.conf says so: `numa`, an id shared by the GPUs bound to the same
+    cores (Cores=), and `links`, its NVLink counts to every GPU of the node by index (Links=;
+    -1 for itself, 0 for none)."""
 
     index: int
     type: str = ""
+    numa: int = -1                       # -1: not declared
+    links: tuple[int, ...] = ()          # empty: not declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,8 @@ class JobRequest:
     submit_time: float
     partitions: tuple[str, ...]          # in the order the user gave them
     min_nodes: int = 1
-    max_nodes: int | None = None         # None = same as min_nodes
+    max_nodes: int | None = None         # -N min-max top (None = min_nodes); with --gpus and no
+                                         # -N, the most nodes the GPUs may spread over
     ntasks: int = 1
     cpus_per_task: int = 1
     ntasks_per_node: int | None = None
@@ -101,6 +107,9 @@ class JobRequest:
     nodelist: tuple[str, ...] = ()       # -w: required nodes
     exclude: tuple[str, ...] = ()        # -x
     features: tuple[str, ...] = ()       # -C, AND of feature names
+    constraint: str = ""                 # -C as Slurm writes it: a&b, a|b, [a|b] (with features)
+    gpus_per_task: int = 0               # --gpus-per-task
+    ntasks_given: bool = True            # -n given; else one task (or --ntasks-per-node) per node
     held: bool = False                   # user or admin hold
     hold_reason: str = ""                # 'JobHeldUser' / 'JobHeldAdmin' when held
     begin_time: float = 0.0              # --begin; 0 = eligible now
@@ -110,6 +119,8 @@ class JobRequest:
     admin_priority: int | None = None    # --priority / scontrol update priority: fixed value
     dependency_reason: str = ""          # 'Dependency' or 'DependencyNeverSatisfied' when blocked
     site_factor: int = 0                 # scontrol update SiteFactor= (added as is, no weight)
+    eligible_time: float | None = None   # when it became eligible (release, dependency met):
+                                         # the age factor accrues from here, as Slurm's AccrueTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,12 @@ class SchedulingPolicy:
 
     backfill: bool = True
     reservation_depth: int = 1           # EASY; conservative = very large
+    # SchedulerParameters bf_*: None = not set. bf_window (seconds): no reservation or forecast
+    # starts later than now + window; bf_resolution (seconds): the timeline rounds the ends of
+    # work up to it; bf_max_job_test: backfill looks at only the first N jobs left waiting.
+    bf_window: float | None = None
+    bf_resolution: float | None = None
+    bf_max_job_test: int | None = None
     priority_weight_age: int = 0
     priority_weight_job_size: int = 0
     priority_weight_partition: int = 0

@@ -14,7 +14,7 @@ from solver.backfill import Waiting, applied_time_limit, backfill
 from solver.placement import PartitionNodes, diagnose, never_fits, place
 from solver.plan import PendingDecision, Plan, Reason, Start
 from solver.priority import PriorityContext, job_priority, partition_try_order, scheduling_order
-from solver.shape import NodeShape, shape_key, shape_of
+from solver.shape import ConstraintError, NodeShape, request_key, shape_of
 from solver.snapshot import ClusterSnapshot, JobRequest, NodeState, PartitionState, PartitionView
 from solver.usage import ClusterState
 
@@ -43,39 +43,53 @@ def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
     nodes_of = {p.name: PartitionNodes.build(p, state) for p in snapshot.partitions}
     node_state = {n.name: n.state for n in snapshot.nodes}
     # Verdicts that depend only on the request, not on what this pass has handed out: queues
-    # repeat a few request kinds, so each is worked out once.
-    verdicts: dict[tuple, _Candidate | tuple[Reason, str]] = {}
+    # repeat a few request kinds, so each is worked out once. A request key is hashed once per
+    # job; from there on its kind is a small int (an index into `verdicts`).
+    kinds: dict[tuple, int] = {}
+    verdicts: list[_Candidate | tuple[Reason, str]] = []
     blocked: dict[str, int] = {}   # partition -> the job that could not start there
     starts: list[Start] = []
     pending: list[PendingDecision] = []
     waiting: list[Waiting] = []    # could run, did not start: what backfill reconsiders
 
+    now = snapshot.now
+    # Per kind, once all its partitions are blocked, the Priority detail: blocking only grows
+    # within a pass, so once closed a kind stays closed (the common case of a long queue).
+    closed: dict[int, str] = {}
     for job in scheduling_order(snapshot.pending, priorities, ctx):
         priority = priorities[job.job_id]
-        reason, detail = _ineligible(job, snapshot.now)
-        if reason is None:
-            key = (job.partitions, job.time_limit, shape_key(job))
-            verdict = verdicts.get(key)
-            if verdict is None:
-                verdict = verdicts[key] = _static_verdict(job, ctx, nodes_of, state, node_state)
-            if isinstance(verdict, tuple):
-                reason, detail = verdict
+        if job.held or job.begin_time > now or job.dependency_reason:
+            reason, detail = _ineligible(job, now)
+            pending.append(PendingDecision(job.job_id, reason, priority, detail=detail))
+            continue
+        key = request_key(job)
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = len(verdicts)
+            verdicts.append(_static_verdict(job, ctx, nodes_of, state, node_state))
+        verdict = verdicts[kind]
+        if isinstance(verdict, tuple):
+            pending.append(PendingDecision(job.job_id, verdict[0], priority, detail=verdict[1]))
+            continue
+        detail = closed.get(kind)
+        if detail is not None:
+            reason = Reason.PRIORITY
+        else:
+            open_partitions = [p for p in verdict.partitions if p.name not in blocked]
+            if not open_partitions:
+                reason = Reason.PRIORITY
+                first = verdict.partitions[0].name
+                detail = closed[kind] = f"waits behind job {blocked[first]} in partition {first}"
             else:
-                open_partitions = [p for p in verdict.partitions if p.name not in blocked]
-                if not open_partitions:
-                    reason = Reason.PRIORITY
-                    first = verdict.partitions[0].name
-                    detail = f"waits behind job {blocked[first]} in partition {first}"
-                else:
-                    start, detail = _try_start(job, verdict.shape, open_partitions, nodes_of, state)
-                    if start is not None:
-                        starts.append(start)
-                        continue
-                    reason = Reason.RESOURCES
-                    blocked.update((p.name, job.job_id) for p in open_partitions)
-                decided = PendingDecision(job.job_id, reason, priority, detail=detail)
-                waiting.append(Waiting(job, verdict.shape, verdict.partitions, decided))
-        pending.append(PendingDecision(job.job_id, reason, priority, detail=detail))
+                start, detail = _try_start(job, verdict.shape, open_partitions, nodes_of, state)
+                if start is not None:
+                    starts.append(start)
+                    continue
+                reason = Reason.RESOURCES
+                blocked.update((p.name, job.job_id) for p in open_partitions)
+        decided = PendingDecision(job.job_id, reason, priority, detail=detail)
+        waiting.append(Waiting(job, verdict.shape, verdict.partitions, decided, kind))
+        pending.append(decided)
 
     if snapshot.policy.backfill and waiting:
         started, decided = backfill(snapshot, state, nodes_of, starts, waiting)
@@ -86,7 +100,7 @@ def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
     return Plan(
         starts=tuple(starts),
         pending=tuple(pending),
-        priorities=tuple((job.job_id, priorities[job.job_id]) for job in snapshot.pending),
+        priorities=tuple(priorities.items()),   # built in snapshot.pending order
     )
 
 
@@ -98,7 +112,10 @@ def _static_verdict(
     reason, detail, partitions = _partition_check(job, ctx)
     if reason is not None:
         return reason, detail
-    shape = shape_of(job, ctx.policy)
+    try:
+        shape = shape_of(job, ctx.policy)
+    except ConstraintError as error:
+        return Reason.BAD_CONSTRAINTS, str(error)
     never = [(p, never_fits(shape, nodes_of[p.name], state)) for p in partitions]
     possible = tuple(p for p, why in never if why is None)
     if not possible:

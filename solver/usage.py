@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.snapshot import ClusterSnapshot, NodeState
+from solver.snapshot import ClusterSnapshot, GpuDevice, NodeState
 
 
 @dataclass(slots=True)
@@ -33,6 +33,12 @@ class ClusterState:
     free_gpu_by_type: dict[str, np.ndarray]
     gpu_type_of: list[dict[int, str]]   # node -> GPU index -> type
     free_gpu_indices: list[list[int]]   # node -> sorted free GPU indices
+    # node -> GPU index -> (NVLink island, NUMA id), None where gres.conf declares neither
+    gpu_place_of: list[dict[int, tuple[int, int]] | None]
+    # The most free GPUs of a node inside one group (its NVLink island where it declares links,
+    # else its NUMA node); equal to free_gpu where no topology is declared.
+    free_gpu_together: np.ndarray
+    gpu_topology: bool = False          # some node declares where its GPUs sit
 
     @classmethod
     def from_snapshot(cls, snapshot: ClusterSnapshot) -> ClusterState:
@@ -61,7 +67,13 @@ class ClusterState:
             free_gpu_by_type={t: a.copy() for t, a in total_by_type.items()},
             gpu_type_of=gpu_type_of,
             free_gpu_indices=[sorted(m) for m in gpu_type_of],
+            gpu_place_of=[_gpu_places(node.gpus) for node in nodes],
+            free_gpu_together=total_gpu.copy(),
         )
+        for node, places in enumerate(state.gpu_place_of):
+            if places is not None:
+                state.gpu_topology = True
+                state.regroup(node)
         # Running work, summed per node in one vector step (thousands of jobs per snapshot).
         held_nodes, held_cpus, held_mem = [], [], []
         for job in snapshot.running:
@@ -92,12 +104,16 @@ class ClusterState:
         return column if column is not None else np.zeros(len(self.names), dtype=np.int64)
 
     def pick_gpus(self, node: int, count: int, gpu_type: str) -> tuple[int, ...]:
-        """The `count` lowest free GPU indices of `gpu_type` ('' = any) on `node`."""
+        """`count` free GPUs of `gpu_type` ('' = any) on `node`: the lowest indices, or, where
+        gres.conf places the GPUs, GPUs that sit together (see `_together`)."""
         free = self.free_gpu_indices[node]
         if gpu_type:
             types = self.gpu_type_of[node]
             free = [i for i in free if types[i] == gpu_type]
-        return tuple(free[:count])
+        places = self.gpu_place_of[node]
+        if places is None or count >= len(free):
+            return tuple(free[:count])
+        return _together(free, count, places)
 
     def take(self, node: int, cpus: int, memory_mb: int, gpus: tuple[int, ...]) -> None:
         self.free_cpu[node] -= cpus
@@ -116,3 +132,66 @@ class ClusterState:
             self.free_gpu[node] -= 1
             if gpu_type:
                 self.free_gpu_by_type[gpu_type][node] -= 1
+        self.regroup(node)
+
+    def regroup(self, node: int) -> None:
+        """Bring `free_gpu_together` of `node` up to date (read only where some node declares
+        a GPU topology, so kept only there)."""
+        if not self.gpu_topology:
+            return
+        places = self.gpu_place_of[node]
+        if places is None:
+            self.free_gpu_together[node] = self.free_gpu[node]
+            return
+        linked = any(island != gpu for gpu, (island, _) in places.items())
+        counts: dict[int, int] = {}
+        for gpu in self.free_gpu_indices[node]:
+            group = places[gpu][0] if linked else places[gpu][1]
+            counts[group] = counts.get(group, 0) + 1
+        self.free_gpu_together[node] = max(counts.values(), default=0)
+
+
+# How GPUs are grouped, most together first: same NVLink island and NUMA node, same island,
+# same NUMA node.
+_GROUPINGS = (lambda at: at, lambda at: at[0], lambda at: at[1])
+
+
+def _together(free: list[int], count: int, places: dict[int, tuple[int, int]]) -> tuple[int, ...]:
+    """`count` of the `free` GPUs (sorted), as close together as the node allows: inside the
+    tightest group that holds them all, the fullest such group first (best fit keeps roomy
+    groups whole for bigger jobs), lowest indices on ties; else from the fewest groups."""
+    for grouping in _GROUPINGS:
+        groups: dict[object, list[int]] = {}
+        for gpu in free:
+            groups.setdefault(grouping(places[gpu]), []).append(gpu)
+        fitting = [g for g in groups.values() if len(g) >= count]
+        if fitting:
+            return tuple(min(fitting, key=lambda g: (len(g), g[0]))[:count])
+    chosen: list[int] = []
+    for group in sorted(groups.values(), key=lambda g: (-len(g), g[0])):
+        chosen.extend(group[: count - len(chosen)])
+        if len(chosen) == count:
+            break
+    return tuple(sorted(chosen))
+
+
+def _gpu_places(gpus: tuple[GpuDevice, ...]) -> dict[int, tuple[int, int]] | None:
+    """GPU index -> (NVLink island, NUMA id) from the node's declared topology; None when it
+    declares none. An island is a set of GPUs joined by NVLinks (Links= counts above 0)."""
+    if not any(g.numa >= 0 or g.links for g in gpus):
+        return None
+    indices = [g.index for g in gpus]
+    island = {i: i for i in indices}
+
+    def root(i: int) -> int:
+        while island[i] != i:
+            island[i] = island[island[i]]
+            i = island[i]
+        return i
+
+    for gpu in gpus:
+        for other, count in enumerate(gpu.links):
+            if count > 0 and other != gpu.index and other in island:
+                a, b = root(gpu.index), root(other)
+                island[max(a, b)] = min(a, b)
+    return {g.index: (root(g.index), g.numa) for g in gpus}

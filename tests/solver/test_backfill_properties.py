@@ -109,7 +109,10 @@ def test_backfill_never_delays_a_reservation(snap):
         job = jobs[d.job_id]
         part = parts[d.expected_partition]
         assert d.reason is Reason.RESOURCES and d.expected_start >= snap.now
-        shape = shape_of(job, snap.policy)
+        # The variant of the request (node count of a -N range, feature of a [a|b]) it has.
+        shape = next(v for v in shape_of(job, snap.policy).variants(len(snap.nodes))
+                     if v.node_count == len(d.expected_nodes)
+                     and all(v.features <= by_name[n].features for n in d.expected_nodes))
         assert len(d.expected_nodes) == len(set(d.expected_nodes)) == shape.node_count
         assert set(shape.required) <= set(d.expected_nodes)
         limit = applied_time_limit(job, part)
@@ -118,6 +121,7 @@ def test_backfill_never_delays_a_reservation(snap):
             view = by_name[name]
             assert name in part.nodes and view.state is NodeState.UP
             assert name not in job.exclude and set(job.features) <= view.features
+            assert all(choice & view.features for choice in shape.any_of)
             granted = view.cpus if shape.exclusive else shape.cpus
             typed, untyped = Counter(), 0
             if shape.exclusive:

@@ -188,3 +188,12 @@ def test_small_relative_to_time_favours_short_small_jobs():
     # 4 nodes x 8 cpus: a 1-cpu job of 10 minutes: max(1, 1*8)/10/32 = 0.025 -> 25
     snap = snapshot(nodes("n", 4), pending=(job(1, ntasks=1, time_limit=600.0),), policy=policy)
     assert priorities(snap)[1] == 25
+
+
+def test_age_accrues_from_eligibility_not_submission():
+    # submitted a day ago, eligible (released / dependency met) an hour ago: one hour of age
+    policy = SchedulingPolicy(priority_weight_age=24 * 1000, priority_max_age=DAY)
+    snap = snapshot(nodes("n", 1), pending=(
+        job(1, submit=NOW - DAY, eligible_time=NOW - 3600),
+        job(2, submit=NOW - DAY)), policy=policy)
+    assert priorities(snap) == {1: 1000, 2: 24 * 1000}

@@ -5,6 +5,7 @@ import math
 import os
 import random
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,21 +14,35 @@ from solver import (
     JobRequest, NodeAllocation, NodeState, PartitionState, Reason, RunningJob, SchedulingPolicy,
     solve,
 )
+from solver.shape import parse_constraint
 from tests.solver.builders import NOW, node, partition, snapshot
 
 GPU_TYPES = ("", "a100", "v100")
+CONSTRAINTS = ("",) * 6 + ("ib|big", "[ib|big]", "ib&big", "(ib|big)&ib", "big")
 # SOLVER_EXAMPLES=5000 runs a deeper search by hand (about 30 s).
 SETTINGS = settings(max_examples=int(os.environ.get("SOLVER_EXAMPLES", "300")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def _with_topology(rng: random.Random, view):
+    """Half the GPU nodes declare where their GPUs sit (NUMA pairs, NVLinks between pairs)."""
+    if not view.gpus or rng.random() < 0.5:
+        return view
+    count = len(view.gpus)
+    gpus = tuple(replace(g, numa=g.index // 2 if rng.random() < 0.8 else -1,
+                         links=tuple(-1 if j == g.index else int(j // 2 == g.index // 2)
+                                     for j in range(count)) if rng.random() < 0.5 else ())
+                 for g in view.gpus)
+    return replace(view, gpus=gpus)
+
+
 def build_cluster(rng: random.Random, node_count: int, part_count: int):
-    views = tuple(
+    views = tuple(_with_topology(rng,
         node(f"n{i}", cpus=rng.randint(1, 16), mem=rng.choice((1000, 4000, 16000)),
              gpus=rng.choice((0, 0, 2, 4)), gpu_type=rng.choice(GPU_TYPES),
              state=rng.choice((NodeState.UP,) * 4 + (NodeState.DOWN, NodeState.DRAIN)),
              features=tuple(f for f in ("ib", "big") if rng.random() < 0.4),
-             weight=rng.randint(1, 3))
+             weight=rng.randint(1, 3)))
         for i in range(node_count))
     parts = tuple(
         partition(f"p{p}", tuple(rng.sample(views, rng.randint(1, node_count))),
@@ -57,7 +72,7 @@ def running_jobs(rng: random.Random, views, count: int) -> tuple[RunningJob, ...
 def random_job(rng: random.Random, job_id: int, views, parts) -> JobRequest:
     mem_choice = rng.choice(("node", "cpu", "zero", "none"))
     names = [v.name for v in views]
-    return JobRequest(
+    job = JobRequest(
         job_id=job_id, user="u", submit_time=NOW - rng.randint(0, 10_000),
         partitions=tuple(rng.sample([p.name for p in parts] + ["ghost"], rng.randint(1, 2))),
         min_nodes=rng.randint(1, 3), ntasks=rng.randint(1, 8), cpus_per_task=rng.randint(1, 3),
@@ -72,7 +87,15 @@ def random_job(rng: random.Random, job_id: int, views, parts) -> JobRequest:
         features=tuple(f for f in ("ib", "big") if rng.random() < 0.15),
         held=rng.random() < 0.1, begin_time=NOW + 100 if rng.random() < 0.1 else 0.0,
         nice=rng.choice((0, 0, 50)),
+        max_nodes=rng.choice((None, None, None, 2, 4)),
+        ntasks_given=rng.random() < 0.8,
+        ntasks_per_node=rng.choice((None, None, None, 2)),
+        gpus_per_task=rng.choice((0, 0, 0, 1)),
+        constraint=rng.choice(CONSTRAINTS),
     )
+    if not job.ntasks_given:   # as the controller counts them: one (or --ntasks-per-node) a node
+        job = replace(job, ntasks=job.min_nodes * (job.ntasks_per_node or 1))
+    return job
 
 
 @st.composite
@@ -114,12 +137,19 @@ def test_never_oversubscribes(snap):
         assert parts[start.partition].state in (PartitionState.UP, PartitionState.DRAIN)
         names = [a.node for a in start.allocations]
         assert len(names) == len(set(names)) >= job.min_nodes
+        assert len(names) <= max(job.min_nodes, job.max_nodes or 0, len(set(job.nodelist)))
+        max_nodes = parts[start.partition].max_nodes
+        assert max_nodes is None or len(names) <= max(max_nodes, len(set(job.nodelist)))
         assert set(job.nodelist) <= set(names)
         assert not set(job.exclude) & set(names)
+        every, per_node_or, same_one = parse_constraint(job.constraint)
+        if same_one:   # one of the features, the same on every node
+            assert any(all(f in by_name[n].features for n in names) for f in same_one)
         for alloc in start.allocations:
             view = by_name[alloc.node]
             assert view.state is NodeState.UP and alloc.node in parts[start.partition].nodes
-            assert set(job.features) <= view.features
+            assert set(job.features) | every <= view.features
+            assert all(choice & view.features for choice in per_node_or)
             if job.gpu_type and not job.exclusive:  # exclusive takes every GPU of the node
                 assert all(g.type == job.gpu_type for g in view.gpus if g.index in alloc.gpus)
 
@@ -144,11 +174,15 @@ def test_every_job_decided_once_and_deterministic(snap):
 
 
 def _fits_idle(job: JobRequest, snap) -> bool:
-    """Independent oracle: could `job` start on the idle cluster in one of its partitions?"""
+    """Independent oracle: could `job` start on the idle cluster in one of its partitions, with
+    some node count of its -N range and some feature of its matching OR?"""
     by_name = {v.name: v for v in snap.nodes}
-    count = max(job.min_nodes, len(set(job.nodelist)))
-    cpus = (job.ntasks_per_node or math.ceil(job.ntasks / count)) * job.cpus_per_task
-    gpus = job.gpus_per_node or (math.ceil(job.gpus_total / count) if job.gpus_total else 0)
+    least = max(job.min_nodes, len(set(job.nodelist)))
+    most = max(job.max_nodes or 0, least)
+    if job.ntasks_given and not job.ntasks_per_node:
+        most = min(most, max(job.ntasks, least))
+    every, per_node_or, same_one = parse_constraint(job.constraint)
+    every = every | set(job.features)
     for part in snap.partitions:
         if part.name not in job.partitions or part.state not in (PartitionState.UP, PartitionState.DRAIN):
             continue
@@ -156,25 +190,57 @@ def _fits_idle(job: JobRequest, snap) -> bool:
             continue
         if part.max_nodes is not None and job.min_nodes > part.max_nodes:
             continue
-        good = set()
-        for name in part.nodes:
-            v = by_name[name]
-            granted = v.cpus if job.exclusive else cpus
-            if job.mem_per_node_mb:
-                need_mem = job.mem_per_node_mb
-            elif job.mem_per_node_mb is None and job.mem_per_cpu_mb is not None:
-                need_mem = job.mem_per_cpu_mb * granted
-            elif job.mem_per_node_mb is None and snap.policy.default_mem_per_cpu_mb is not None:
-                need_mem = snap.policy.default_mem_per_cpu_mb * granted
+        limit = len(set(part.nodes)) if part.max_nodes is None else min(len(set(part.nodes)),
+                                                                         part.max_nodes)
+        spread = (job.gpus_total and not job.gpus_per_node and not job.gpus_per_task
+                  and most > least)
+        # --gpus over a node range: any split, at least one GPU a node, the per-node CPUs of
+        # the least node count; so one count (the least) decides which nodes are good.
+        counts = [least] if spread else range(least, max(least, min(most, limit)) + 1)
+        for count in counts:
+            tasks = job.ntasks_per_node or math.ceil(job.ntasks / count)
+            cpus = tasks * job.cpus_per_task
+            if job.gpus_per_node:
+                gpus = job.gpus_per_node
+            elif job.gpus_per_task:
+                gpus = tasks * job.gpus_per_task
+            elif spread:
+                gpus = 1
             else:
-                need_mem = v.memory_mb
-            typed = [g for g in v.gpus if not job.gpu_type or g.type == job.gpu_type]
-            if (v.state is NodeState.UP and name not in job.exclude
-                    and set(job.features) <= v.features and v.cpus >= granted
-                    and v.memory_mb >= need_mem and len(typed) >= gpus):
-                good.add(name)
-        if set(job.nodelist) <= good and len(good) >= count:
-            return True
+                gpus = math.ceil(job.gpus_total / count)
+            for feature in same_one or (None,):
+                good = set()
+                for name in part.nodes:
+                    v = by_name[name]
+                    granted = v.cpus if job.exclusive else cpus
+                    if job.mem_per_node_mb:
+                        need_mem = job.mem_per_node_mb
+                    elif job.mem_per_node_mb is None and job.mem_per_cpu_mb is not None:
+                        need_mem = job.mem_per_cpu_mb * granted
+                    elif job.mem_per_node_mb is None and snap.policy.default_mem_per_cpu_mb is not None:
+                        need_mem = snap.policy.default_mem_per_cpu_mb * granted
+                    else:
+                        need_mem = v.memory_mb
+                    typed = [g for g in v.gpus if not job.gpu_type or g.type == job.gpu_type]
+                    has = v.features
+                    if (v.state is NodeState.UP and name not in job.exclude and every <= has
+                            and all(choice & has for choice in per_node_or)
+                            and (feature is None or feature in has)
+                            and v.cpus >= granted and v.memory_mb >= need_mem
+                            and len(typed) >= gpus):
+                        good.add(name)
+                if not set(job.nodelist) <= good or len(good) < count:
+                    continue
+                if spread:
+                    typed = {n: sum(1 for g in by_name[n].gpus
+                                    if not job.gpu_type or g.type == job.gpu_type) for n in good}
+                    most_here = max(min(most, limit), least)
+                    others = sorted((typed[n] for n in good if n not in job.nodelist), reverse=True)
+                    room = sum(typed[n] for n in set(job.nodelist)) + sum(
+                        others[: max(most_here - len(set(job.nodelist)), 0)])
+                    if room < job.gpus_total or job.gpus_total < least:
+                        continue
+                return True
     return False
 
 
