@@ -31,7 +31,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from accounting.states import ACTIVE_RUN_STATES
 
 __all__ = [
+    "ACTIVE_ASSOC_WHERE",
     "ACTIVE_RUN_WHERE",
+    "AccountRow",
+    "AssocUsage",
+    "AssociationRow",
+    "QosRow",
+    "UserRow",
     "Base",
     "ControllerMeta",
     "Counter",
@@ -144,6 +150,10 @@ class Job(Base):
     current_attempt: Mapped[int] = _int()
     array_job_id: Mapped[int] = _int(0, BigInteger)
     array_task_id: Mapped[int | None]
+    # an array's pending record: the indices not yet started ('' once none is left) and its
+    # throttle (%N, 0 = none); see migrations/versions/0002_job_arrays.py
+    array_task_str: Mapped[str] = mapped_column(Text, default="", server_default="")
+    array_max_tasks: Mapped[int] = _int()
     dependency: Mapped[str] = _str()
     comment: Mapped[str] = _str()
     submit_line: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -269,3 +279,90 @@ class ControllerMeta(Base):
 
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[str]
+
+
+# ---------------------------------------------------------------- associations and QOS (0003)
+# Rows are soft-deleted (deleted=true), as slurmdbd does, so ids referenced by usage stay valid.
+ACTIVE_ASSOC_WHERE = "deleted = false"
+
+
+class AccountRow(Base):
+    """A bank account of the association tree (sacctmgr add account)."""
+
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    description: Mapped[str] = _str()
+    organization: Mapped[str] = _str()
+
+
+class UserRow(Base):
+    """A user known to accounting: default account and AdminLevel (None, Operator, Administrator)."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    default_account: Mapped[str] = _str()
+    admin_level: Mapped[str] = _str("None")
+
+
+class AssociationRow(Base):
+    """(account, user, partition): user '' is the account's own node in the tree."""
+
+    __tablename__ = "associations"
+    __table_args__ = (
+        Index(
+            "uq_associations_live",
+            "account",
+            "user",
+            "partition",
+            unique=True,
+            sqlite_where=text(ACTIVE_ASSOC_WHERE),
+            postgresql_where=text(ACTIVE_ASSOC_WHERE),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str]
+    user: Mapped[str] = _str()
+    partition: Mapped[str] = _str()
+    parent_account: Mapped[str] = _str()  # '' only for root's own association
+    shares: Mapped[int | None]  # Fairshare; NULL = 'parent'
+    priority: Mapped[int | None]
+    qos: Mapped[str] = _str()  # comma list of QOS names
+    default_qos: Mapped[str] = _str()
+    deleted: Mapped[bool] = _bool(False)
+
+
+class QosRow(Base):
+    """A quality of service (sacctmgr add qos); limits NULL/'' = none."""
+
+    __tablename__ = "qos"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    description: Mapped[str] = _str()
+    priority: Mapped[int] = _int()
+    usage_factor: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    usage_threshold: Mapped[float | None]
+    flags: Mapped[str] = _str()
+    grace_time: Mapped[int] = _int()
+    preempt: Mapped[str] = _str()
+    preempt_mode: Mapped[str] = _str("cluster")
+    max_wall: Mapped[int | None]  # minutes
+    max_jobs_per_user: Mapped[int | None]
+    max_tres_per_user: Mapped[str] = _str()
+    grp_tres: Mapped[str] = _str()
+    deleted: Mapped[bool] = _bool(False)
+    # creation order: sacctmgr lists QOS by id, not by name
+    seq: Mapped[int] = _int()
+
+
+class AssocUsage(Base):
+    """An association's decayed usage, kept by the controller for fair share."""
+
+    __tablename__ = "assoc_usage"
+
+    assoc_id: Mapped[int] = mapped_column(Integer, ForeignKey("associations.id"), primary_key=True)
+    usage_raw: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    usage_tres: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[float | None]

@@ -102,7 +102,16 @@ def _conditions(
         if end is not None:
             conditions.append(or_(Job.eligible_time <= end, and_(Job.eligible_time.is_(None), Job.submit_time <= end)))
         return conditions
-    conditions.append(_window(start, end))
+    window = _window(start, end)
+    if states is not None:
+        # with -s Slurm also lists jobs that never became eligible (held, then cancelled)
+        never_eligible = Job.eligible_time.is_(None)
+        if end is not None:
+            never_eligible = and_(never_eligible, Job.submit_time <= end)
+        if start is not None:
+            never_eligible = and_(never_eligible, or_(Job.end_time.is_(None), Job.end_time >= start))
+        window = or_(window, never_eligible)
+    conditions.append(window)
     return conditions
 
 

@@ -61,6 +61,8 @@ __all__ = [
     "upsert_node",
     "upsert_partition_state",
     "upsert_step",
+    "step_ids",
+    "running_steps",
 ]
 
 JOB_ID_COUNTER = "job_id"
@@ -189,6 +191,23 @@ def job_outcomes(session: Session, job_ids: Iterable[int]) -> dict[int, tuple[st
         rows = session.execute(select(Job.job_id, Job.state, Job.start_time, Job.exit_code)
                                .where(Job.job_id.in_(chunk)))
         found.update({job_id: (state, start, exit_code or 0) for job_id, state, start, exit_code in rows})
+        # an array id stands for all of its tasks: done when all are, failed when one failed
+        tasks = session.execute(select(Job.array_job_id, Job.state, Job.start_time, Job.exit_code)
+                                .where(Job.array_job_id.in_(chunk)).order_by(Job.job_id))
+        by_array: dict[int, list[tuple[str, float | None, int]]] = {}
+        for array_id, state, start, exit_code in tasks:
+            by_array.setdefault(array_id, []).append((state, start, exit_code or 0))
+        for array_id, outcomes in by_array.items():
+            starts = [start for _, start, _ in outcomes if start is not None]
+            first = min(starts) if starts else None
+            active = [state for state, _, _ in outcomes if state in ACTIVE_JOB_STATES]
+            failed = [(state, code) for state, _, code in outcomes if state != "COMPLETED" or code]
+            if active:
+                found[array_id] = (active[0], first, 0)
+            elif failed:
+                found[array_id] = (failed[0][0], first, failed[0][1] or 1)
+            else:
+                found[array_id] = ("COMPLETED", first, 0)
     return found
 
 
@@ -245,6 +264,16 @@ def update_run(session: Session, job_id: int, attempt: int, **values: Any) -> No
 
 def upsert_step(session: Session, job_id: int, attempt: int, step_id: str, **values: Any) -> None:
     _upsert(session, Step, {"job_id": job_id, "attempt": attempt, "step_id": step_id}, values)
+
+
+def running_steps(session: Session) -> list[Step]:
+    """Steps recorded as RUNNING (a restarted controller takes them up again)."""
+    return list(session.scalars(select(Step).where(Step.state == "RUNNING")))
+
+
+def step_ids(session: Session, job_id: int) -> list[str]:
+    """The ids of every step the job has had (all attempts): srun numbers the next one after them."""
+    return list(session.scalars(select(Step.step_id).where(Step.job_id == job_id)))
 
 
 def _execute_run_write(session: Session, statement: Any, job_id: int, attempt: int) -> int:

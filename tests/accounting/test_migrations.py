@@ -12,6 +12,11 @@ from sqlalchemy import inspect
 from accounting import Base, make_engine, migrate
 
 EXPECTED_TABLES = {
+    "accounts",
+    "assoc_usage",
+    "associations",
+    "qos",
+    "users",
     "alembic_version",
     "controller_meta",
     "counters",
@@ -25,6 +30,27 @@ EXPECTED_TABLES = {
 }
 
 
+def _head() -> str:
+    """The single head revision (one linear history: 0001 <- 0002 job arrays <- 0003 ...)."""
+    from alembic.script import ScriptDirectory
+
+    from accounting.db import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"migrations branch: heads {heads}"
+    return heads[0]
+
+
+def test_migrations_are_linear_and_0002_is_job_arrays() -> None:
+    from alembic.script import ScriptDirectory
+
+    from accounting.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    _head()
+    assert script.get_revision("0002").down_revision == "0001"
+
+
 def test_migrate_twice_is_clean(empty_db_url: str) -> None:
     migrate(empty_db_url)  # from a URL string
     engine = make_engine(empty_db_url)
@@ -32,7 +58,7 @@ def test_migrate_twice_is_clean(empty_db_url: str) -> None:
         migrate(engine)  # and again from an engine: nothing to do, no error
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == EXPECTED_TABLES
-            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
             if connection.dialect.name == "sqlite":
                 index_sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
             else:
