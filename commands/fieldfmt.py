@@ -6,7 +6,8 @@ Observed on Slurm 22.05 (squeue -o "%.3i|%3M|...", sinfo -o "%.3P|..."):
   %L) are never cut when right-justified;
 * headers are cut the same way, except the node-list headers (`NODELIST(REASON)`, `NODELIST`)
   when right-justified;
-* `%%` is a literal `%`; other text is copied; an unknown letter is printed as given and reported
+* the text after the first `%` is split at every `%`, empty pieces skipped (so `%%` prints
+  nothing); an unknown letter is printed as given and reported
   (`Invalid job format specification: X`);
 * sinfo's `#` size means "as wide as the widest value, at least 9" (resolved by the caller).
 """
@@ -17,48 +18,46 @@ HASH_WIDTH = -1  # a field whose width is the widest value's (sinfo `%#P`)
 
 def parse(fmt: str, known: str | dict) -> tuple[list, list[str]]:
     """Split a format into literal strings and (code, width, right) fields.
-    Returns (items, unknown) where unknown lists the letters that were not field codes."""
+    Returns (items, unknown) where unknown lists the letters that were not field codes.
+
+    Slurm splits the text after the first `%` at every `%` and skips empty pieces (strtok), so
+    `%%` prints nothing and `%i%%%j` is `%i%j`; each piece is `[.][size|#]<code><literal text>`.
+    A piece without a known code is printed as written (with its `%`) and reported."""
     items: list = []
     unknown: list[str] = []
-    literal: list[str] = []
-    i, n = 0, len(fmt)
-    while i < n:
-        ch = fmt[i]
-        i += 1
-        if ch != "%":
-            literal.append(ch)
+    first = fmt.find("%")
+    if first < 0:
+        return ([fmt] if fmt else []), unknown
+    literal: list[str] = [fmt[:first]] if first else []
+    for piece in fmt[first + 1:].split("%"):
+        if not piece:
             continue
-        if i < n and fmt[i] == "%":
-            literal.append("%")
-            i += 1
-            continue
+        i, n = 0, len(piece)
         right = False
-        if i < n and fmt[i] == ".":
+        if piece[0] == ".":
             right = True
-            i += 1
+            i = 1
         width = 0
-        if i < n and fmt[i] == "#":
+        if i < n and piece[i] == "#":
             width = HASH_WIDTH
             i += 1
         else:
             start = i
-            while i < n and fmt[i].isdigit():
+            while i < n and piece[i].isdigit():
                 i += 1
             if i > start:
-                width = int(fmt[start:i])
-        if i >= n:
-            literal.append(fmt[fmt.rfind("%", 0, i):])
-            break
-        code = fmt[i]
-        i += 1
-        if code not in known:
+                width = int(piece[start:i])
+        code = piece[i] if i < n else ""
+        if not code or code not in known:
             unknown.append(code)
-            literal.append("%" + code)
+            literal.append("%" + piece)
             continue
         if literal:
             items.append("".join(literal))
             literal = []
         items.append((code, width, right))
+        if piece[i + 1:]:
+            literal.append(piece[i + 1:])
     if literal:
         items.append("".join(literal))
     return items, unknown

@@ -155,7 +155,7 @@ def mem_units(mb: int | float | None) -> str:
     value = float(mb)
     units = "MGTPE"
     idx = 0
-    while value > 1024 and int(value) % 512 == 0 and idx < len(units) - 1:
+    while value >= 1024 and int(value) % 512 == 0 and idx < len(units) - 1:
         value /= 1024
         idx += 1
     if value == int(value):
@@ -172,7 +172,7 @@ def rss_kb(kb: int | None) -> str:
     value = float(kb)
     units = "KMGTP"
     idx = 0
-    while value > 1024 and int(value) % 512 == 0 and idx < len(units) - 1:
+    while value >= 1024 and int(value) % 512 == 0 and idx < len(units) - 1:
         value /= 1024
         idx += 1
     if value == int(value):
@@ -236,4 +236,65 @@ def job_id_text(j: dict) -> str:
     task = j.get("array_task_id")
     if task is not None and j.get("array_job_id"):
         return f"{j['array_job_id']}_{task}"
+    if j.get("array_task_str") and j.get("array_job_id"):
+        return f"{j['array_job_id']}_[{array_task_text(j)}]"    # an array's pending record
     return str(j["job_id"])
+
+
+def array_task_text(j: dict) -> str:
+    """squeue %K / scontrol ArrayTaskId= of an array record: its index, or the pending
+    indices with the throttle (`1-5%2`); 'N/A' outside arrays."""
+    task = j.get("array_task_id")
+    if task is not None:
+        return str(task)
+    text = j.get("array_task_str")
+    if not text:
+        return "N/A"
+    throttle = j.get("array_max_tasks")
+    return f"{text}%{throttle}" if throttle else text
+
+
+# TRES that Slurm accounts for whatever AccountingStorageTRES says (slurm.conf(5)); anything else
+# (gres/gpu, license/...) shows in TRES strings only when AccountingStorageTRES names it
+BASE_TRACKED_TRES = frozenset(("cpu", "mem", "energy", "node", "billing", "fs/disk", "vmem", "pages"))
+
+
+def tracked_tres_names(accounting_storage_tres: str | None) -> frozenset[str]:
+    extra = (accounting_storage_tres or "").split(",")
+    return BASE_TRACKED_TRES | {name.strip().lower() for name in extra if name.strip()}
+
+
+def tracked_tres(text: str | None, tracked: frozenset[str] | None) -> str:
+    """A TRES string ('cpu=2,mem=1G,gres/gpu=2') without the TRES accounting does not track
+    (observed: with GresTypes=gpu alone, 22.05 never shows gres/gpu in TRES strings)."""
+    if not text or tracked is None:
+        return text or ""
+    return ",".join(item for item in text.split(",")
+                    if item and item.split("=", 1)[0].lower() in tracked)
+
+
+def gres_colon(tres: str | None) -> str:
+    """22.05 writes TRES-per-node requests as gres:gpu:2 (the controller sends gres/gpu:2)."""
+    return "gres:" + tres[5:] if tres and tres.startswith("gres/") else (tres or "")
+
+
+def index_ranges(indices) -> str:
+    """[0, 1, 2, 5] -> '0-2,5' (GPU and CPU index lists in `scontrol show job -d`)."""
+    values = sorted(set(int(i) for i in indices))
+    parts = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+def short_hostname_for(host: str) -> str:
+    """Slurm replaces a SlurmctldHost of `localhost` by this machine's short host name."""
+    if host.lower() == "localhost":
+        import socket
+        return socket.gethostname().split(".")[0]
+    return host

@@ -13,11 +13,11 @@ import sys
 import time
 
 from commands.formats import (JOB_STATE_COMPACT, JOB_STATE_LONG, cpu_time, duration_padded,
-                              job_id_text, limit_padded, mem_units, rss_kb, timestamp)
+                              job_id_text, limit_padded, mem_units, rss_kb, timestamp, tracked_tres)
 from commands.optscan import ScanError, scan
 
 PROG = "sacct"
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 DEFAULT_FIELDS = "jobid,jobname,partition,account,alloccpus,state,exitcode"
 BRIEF_FIELDS = "jobid,state,exitcode"
 LONG_FIELDS = ("jobid,jobidraw,jobname,partition,maxvmsize,maxvmsizenode,maxvmsizetask,avevmsize,"
@@ -40,8 +40,28 @@ def _start(t, end):
     return "None" if end else "Unknown"
 
 
+def _job_start(j):
+    # a job cancelled before it started gets its end time as start time (observed)
+    if not j.get("start_time") and j.get("state") == "CANCELLED" and j.get("end_time"):
+        return timestamp(j["end_time"])
+    return _start(j.get("start_time"), j.get("end_time") and j.get("state") != "PENDING")
+
+
+def _timelimit(j):
+    # a job that never started without -t still has the partition's limit to come (observed)
+    if j.get("time_limit_min") is None and not j.get("start_time"):
+        return "Partition_Limit"
+    return limit_padded(j.get("time_limit_min"))
+
+
 def _exit(code, signal):
     return f"{code}:{signal}"
+
+
+def _job_signal(j) -> int:
+    # observed: the job line of a job ended by scancel or its time limit says 0:0 (scontrol
+    # says 0:15, the batch step line keeps the signal); a script killed by a signal keeps it
+    return 0 if j.get("state") in ("CANCELLED", "TIMEOUT") else j.get("exit_signal", 0)
 
 
 def _job_state(j):
@@ -57,8 +77,10 @@ def _job_end(j):
     return timestamp(j.get("end_time"))
 
 
-def _sorted_tres(text):
-    # sacct lists TRES by name (billing=1,cpu=1,mem=16000M,node=1), as observed on 22.05
+def _sorted_tres(text, j=None):
+    # sacct lists TRES by name (billing=1,cpu=1,mem=16000M,node=1), as observed on 22.05, and only
+    # those accounting tracks (AccountingStorageTRES)
+    text = tracked_tres(text, (j or {}).get("_tracked"))
     return ",".join(sorted(filter(None, (text or "").split(","))))
 
 
@@ -83,11 +105,12 @@ FIELDS = {
     "reqnodes": ("ReqNodes", 8, lambda j, now: str(j.get("num_nodes", 1)), lambda s, j, now: str(s.get("num_nodes", 1))),
     "ntasks": ("NTasks", 8, lambda j, now: "", lambda s, j, now: str(s.get("num_tasks", 1))),
     "nodelist": ("NodeList", 15, lambda j, now: j.get("nodes") or "None assigned", lambda s, j, now: s.get("nodes", "")),
-    "alloctres": ("AllocTRES", 10, lambda j, now: _sorted_tres(j.get("alloc_tres")), lambda s, j, now: _sorted_tres(s.get("alloc_tres"))),
-    "reqtres": ("ReqTRES", 10, lambda j, now: _sorted_tres(j.get("req_tres")), lambda s, j, now: ""),
+    "alloctres": ("AllocTRES", 10, lambda j, now: _sorted_tres(j.get("alloc_tres"), j),
+                  lambda s, j, now: _sorted_tres(s.get("alloc_tres"), j)),
+    "reqtres": ("ReqTRES", 10, lambda j, now: _sorted_tres(j.get("req_tres"), j), lambda s, j, now: ""),
     "reqmem": ("ReqMem", 10, lambda j, now: _reqmem(j), lambda s, j, now: ""),
     "state": ("State", 10, lambda j, now: _job_state(j), lambda s, j, now: s.get("state", "")),
-    "exitcode": ("ExitCode", 8, lambda j, now: _exit(j.get("exit_code", 0), j.get("exit_signal", 0)),
+    "exitcode": ("ExitCode", 8, lambda j, now: _exit(j.get("exit_code", 0), _job_signal(j)),
                  lambda s, j, now: _exit(s.get("exit_code", 0), s.get("exit_signal", 0))),
     "derivedexitcode": ("DerivedExitCode", 15,
                         lambda j, now: _exit(j.get("derived_exit_code", 0), j.get("derived_exit_signal", 0)),
@@ -99,16 +122,20 @@ FIELDS = {
                 lambda s, j, now: duration_padded(_job_elapsed(s, now) * s.get("num_cpus", 1))),
     "cputimeraw": ("CPUTimeRAW", 10, lambda j, now: str(_job_elapsed(j, now) * j.get("num_cpus", 1)),
                    lambda s, j, now: str(_job_elapsed(s, now) * s.get("num_cpus", 1))),
-    "start": ("Start", 19, lambda j, now: _start(j.get("start_time"), j.get("end_time") and j.get("state") != "PENDING"),
+    "start": ("Start", 19, lambda j, now: _job_start(j),
               lambda s, j, now: _start(s.get("start_time"), 0)),
     "end": ("End", 19, lambda j, now: _job_end(j),
             lambda s, j, now: "Unknown" if s.get("state") in _RUNNING else timestamp(s.get("end_time"))),
     "submit": ("Submit", 19, lambda j, now: timestamp(j.get("submit_time")), lambda s, j, now: timestamp(s.get("start_time"))),
     "eligible": ("Eligible", 19, lambda j, now: _eligible(j), lambda s, j, now: timestamp(s.get("start_time"))),
-    "timelimit": ("Timelimit", 10, lambda j, now: limit_padded(j.get("time_limit_min")), lambda s, j, now: ""),
+    "timelimit": ("Timelimit", 10, lambda j, now: _timelimit(j), lambda s, j, now: ""),
     "timelimitraw": ("TimelimitRaw", 10, lambda j, now: "UNLIMITED" if j.get("time_limit_min") is None else str(j["time_limit_min"]),
                      lambda s, j, now: ""),
-    "reason": ("Reason", 22, lambda j, now: j.get("reason") or "None", lambda s, j, now: ""),
+    # a pending job's current reason; once started, Slurm's database keeps the reason the job last
+    # waited for (state_reason_prev), which ours does not record: None, as for a job that started
+    # at once
+    "reason": ("Reason", 22, lambda j, now: (j.get("reason") or "None") if j.get("state") == "PENDING" else "None",
+               lambda s, j, now: ""),
     "priority": ("Priority", 10, lambda j, now: str(j.get("priority", 0)), lambda s, j, now: ""),
     "qos": ("QOS", 10, lambda j, now: j.get("qos", ""), lambda s, j, now: ""),
     "workdir": ("WorkDir", 20, lambda j, now: j.get("work_dir", ""), lambda s, j, now: ""),
@@ -149,7 +176,7 @@ class UsageError(Exception):
 class Options:
     __slots__ = ("fields", "noheader", "allocations", "parsable", "delimiter", "job_ids",
                  "users", "all_users", "start", "end", "states", "names", "partitions",
-                 "version", "help", "helpformat", "json")
+                 "version", "help", "helpformat", "json", "job_tasks", "tracked")
 
     def __init__(self) -> None:
         self.fields = None           # list of (name, width)
@@ -158,6 +185,7 @@ class Options:
         self.parsable = 0            # 0 fixed width, 1 = -p (trailing |), 2 = -P
         self.delimiter = "|"
         self.job_ids = None
+        self.job_tasks = {}          # -j 12_3: array id -> indices asked for (None: the whole job)
         self.users = None
         self.all_users = False
         self.start = None
@@ -169,6 +197,7 @@ class Options:
         self.help = False
         self.helpformat = False
         self.json = False            # --json: filters apply, formatting options do not
+        self.tracked = None          # TRES names accounting tracks (None: show all)
 
 
 SHORT = "aA:bcC:DeE:f:g:hi:I:j:k:K:lLM:nN:o:pPq:r:s:S:Tu:vVW:xX"
@@ -249,7 +278,7 @@ def parse_options(argv: list[str], now: int, env: dict | None = None, uid: int |
         elif key == "delimiter":
             opts.delimiter = value
         elif key == "j":
-            opts.job_ids = (opts.job_ids or []) + _parse_jobs(value)
+            opts.job_ids = (opts.job_ids or []) + _parse_jobs(value, opts.job_tasks)
         elif key == "u":
             opts.users = (opts.users or []) + _parse_users(value)
         elif key == "S":
@@ -292,10 +321,13 @@ def parse_options(argv: list[str], now: int, env: dict | None = None, uid: int |
             opts.start = midnight(now)
     if opts.end is None:
         opts.end = now
+    if opts.start > opts.end:
+        raise UsageError([f"{PROG}: error: Start time ({timestamp(opts.start)}) requested is after end time "
+                          f"({timestamp(opts.end)})."])
     return opts
 
 
-def _parse_jobs(text: str) -> list[int]:
+def _parse_jobs(text: str, tasks: dict | None = None) -> list[int]:
     out = []
     for item in text.split(","):
         if not item:
@@ -304,6 +336,29 @@ def _parse_jobs(text: str) -> list[int]:
         if not base.isdigit():
             raise UsageError([f"{PROG}: fatal: Bad job/step specified: {item}"])
         out.append(int(base))
+        if tasks is not None:
+            index = item.split(".", 1)[0].partition("_")[2]
+            wanted = tasks.setdefault(int(base), set())
+            if index.isascii() and index.isdigit() and wanted is not None:
+                wanted.add(int(index))
+            else:
+                tasks[int(base)] = None
+    return out
+
+
+def select_array_tasks(records: list[dict], opts: Options) -> list[dict]:
+    """`-j 12_3` keeps task 3 of array 12 (a task not started yet has no record to show)."""
+    if not any(v is not None for v in opts.job_tasks.values()):
+        return records
+    out = []
+    for record in records:
+        job = record["job"]
+        if job["job_id"] in opts.job_tasks and opts.job_tasks[job["job_id"]] is None:
+            out.append(record)          # named by its own id
+            continue
+        wanted = opts.job_tasks.get(job.get("array_job_id") or 0)
+        if wanted is None or job.get("array_task_id") in wanted:
+            out.append(record)
     return out
 
 
@@ -343,7 +398,7 @@ def rows_for(records: list[dict], opts: Options, now: int) -> list[list[str]]:
     rows = []
     names = [name for name, _ in opts.fields]
     for rec in records:
-        job = dict(rec["job"], _steps=rec.get("steps") or ())
+        job = dict(rec["job"], _steps=rec.get("steps") or (), _tracked=opts.tracked)
         rows.append([FIELDS[n][2](job, now) for n in names])
         if opts.allocations:
             continue
@@ -384,11 +439,35 @@ def format_sacct(records: list[dict], opts: Options, now: int) -> str:
     return ("\n".join(lines) + "\n") if lines else ""
 
 
+# the job keys each field reads: the request names them so that only those travel (100,000
+# full records are ~90 MB; the default columns a tenth of that)
+_TIMES = ("start_time", "end_time", "state", "num_cpus")
+WIRE_KEYS = {
+    "jobid": (), "jobidraw": (), "jobname": ("name",), "partition": ("partition",), "account": ("account",),
+    "user": ("user",), "uid": ("uid",), "group": ("group",), "gid": ("gid",), "alloccpus": ("num_cpus",),
+    "ncpus": ("num_cpus",), "reqcpus": ("num_cpus",), "nnodes": ("num_nodes",), "allocnodes": ("num_nodes", "nodes"),
+    "reqnodes": ("num_nodes",), "ntasks": (), "nodelist": ("nodes",), "alloctres": ("alloc_tres",),
+    "reqtres": ("req_tres",), "reqmem": ("mem_per_cpu_mb", "mem_per_node_mb"), "state": ("cancelled_by",),
+    "exitcode": ("exit_code", "exit_signal"), "derivedexitcode": ("derived_exit_code", "derived_exit_signal"),
+    "elapsed": _TIMES, "elapsedraw": _TIMES, "cputime": _TIMES, "cputimeraw": _TIMES, "start": _TIMES,
+    "end": _TIMES, "submit": ("submit_time",), "eligible": ("held", "reason", "eligible_time", "submit_time"),
+    "timelimit": ("time_limit_min", "start_time"), "timelimitraw": ("time_limit_min",), "reason": ("reason",),
+    "priority": ("priority",), "qos": ("qos",), "workdir": ("work_dir",), "maxrss": (), "totalcpu": (),
+    "comment": ("comment",), "submitline": ("submit_line",), "constraints": ("features",),
+    "reservation": (), "cluster": (),
+}
+_ALWAYS = ("job_id", "state", "array_job_id", "array_task_id", "array_task_str", "array_max_tasks")
+
+
 def request_args(opts: Options) -> dict:
     """The `accounting` request the options describe (the controller filters)."""
-    return {"job_ids": opts.job_ids, "users": opts.users, "all_users": opts.all_users,
+    args = {"job_ids": opts.job_ids, "users": opts.users, "all_users": opts.all_users,
             "start": opts.start, "end": opts.end, "states": opts.states, "names": opts.names,
             "partitions": opts.partitions}
+    names = [name for name, _ in opts.fields or ()]
+    if not opts.json and names and all(n in WIRE_KEYS for n in names):
+        args["fields"] = sorted({*_ALWAYS, *(k for n in names for k in WIRE_KEYS[n])})
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,14 +489,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("".join(f"{t:<20}" + ("\n" if i % 4 == 3 else "")
                                  for i, t in enumerate(titles)).rstrip() + "\n")
         return 0
-    from sdk.discovery import controller_socket, find_conf
+    from commands.formats import tracked_tres_names
+    from sdk.acctquery import records as acct_records
+    from sdk.discovery import find_conf, read_keys
     from sdk.errors import SlurmError
-    from sdk.transport import LocalTransport
     try:
         conf = find_conf()
         if not conf:
             raise OSError("no slurm.conf")
-        records = LocalTransport(controller_socket(conf)).call("accounting", request_args(opts))["records"]
+        opts.tracked = tracked_tres_names(read_keys(conf, ("AccountingStorageTRES",)).get("AccountingStorageTRES"))
+        records = select_array_tasks(acct_records(conf, request_args(opts)), opts)
     except (SlurmError, OSError) as exc:
         reason = "Connection refused" if isinstance(exc, OSError) or exc.code == "CONNECTION" else exc.message
         sys.stderr.write(f"{PROG}: error: Problem talking to the database: {reason}\n")

@@ -20,13 +20,13 @@ from commands.batchscript import SLURM_PREFIX_WARNING, ScriptError, check_script
 from commands.getopt import GetoptError
 from commands.sbatch_options import MEMORY_KEYS, TABLE, OptionValueError, convert, env_options
 
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 PROG = "sbatch"
 TRY_HELP = 'Try "sbatch --help" for more information'
 CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)  # seconds; the same idempotency key every time
 
 # Fields of the state that are sbatch's own, not JobSpec's.
-_LOCAL_FIELDS = ("parsable", "quiet", "wrap", "wait")
+_LOCAL_FIELDS = ("parsable", "quiet", "wrap", "wait", "test_only", "export_file_env")
 
 
 class SbatchExit(Exception):
@@ -42,14 +42,16 @@ class SbatchExit(Exception):
 class Submission:
     """What build_submission decided: the wire spec, how to report, warnings already due."""
 
-    __slots__ = ("spec", "parsable", "quiet", "warnings", "wait")
+    __slots__ = ("spec", "parsable", "quiet", "warnings", "wait", "test_only")
 
-    def __init__(self, spec: dict, parsable: bool, quiet: bool, warnings: list[str], wait: bool = False) -> None:
+    def __init__(self, spec: dict, parsable: bool, quiet: bool, warnings: list[str], wait: bool = False,
+                 test_only: bool = False) -> None:
         self.spec = spec
         self.parsable = parsable
         self.quiet = quiet
         self.warnings = warnings
         self.wait = wait
+        self.test_only = test_only
 
 
 def build_spec(argv: list[str], env: dict[str, str], cwd: str, stdin_text=None, *, now: float | None = None) -> dict:
@@ -75,12 +77,15 @@ def build_submission(argv: list[str], env, cwd: str, stdin_text=None, *, now: fl
         if operands:
             raise SbatchExit(_error_exit(env), (f"{PROG}: error: Script arguments not permitted with --wrap option",))
         script, default_name, source, script_args = wrap_script(wrap), "wrap", "", []
+        command = ""
     elif operands:
         script, source = _read_script_file(operands[0], cwd, env)
         default_name, script_args = os.path.basename(operands[0]), operands[1:]
+        command = " ".join([source if source.startswith("/") else f"{cwd.rstrip('/')}/{source}", *script_args])
     else:
         text = stdin_text() if callable(stdin_text) else stdin_text
         script, default_name, source, script_args = text or "", "sbatch", "stdin", []
+        command = ""
     try:
         check_script(script)
         words, slurm_prefix = directive_words(script, source)
@@ -90,7 +95,10 @@ def build_submission(argv: list[str], env, cwd: str, stdin_text=None, *, now: fl
     if slurm_prefix:
         warnings.append(f"{PROG}: error: {SLURM_PREFIX_WARNING}")
     try:
-        return _after_script(script, words, default_name, script_args, cli, argv, env, cwd, now, warnings)
+        submission = _after_script(script, words, default_name, script_args, cli, argv, env, cwd, now, warnings)
+        if command:   # scontrol's Command=: the script file and its arguments ((null) for stdin, --wrap)
+            submission.spec["command"] = command
+        return submission
     except SbatchExit as stop:  # the #SLURM warning was printed before any later error
         stop.stderr_lines = (*warnings, *stop.stderr_lines)
         raise
@@ -107,9 +115,22 @@ def _after_script(script, words, default_name, script_args, cli, argv, env, cwd,
     from_env = _convert_all([(key, value) for key, value, _ in env_options(env)], cwd, now)
 
     state = _fold(from_script, from_env, cli, env)
+    _check_combinations(state, env)
     spec = _spec(state, script, default_name, script_args, argv, env, cwd)
     return Submission(spec, bool(state.get("parsable")), bool(state.get("quiet")), warnings,
-                      bool(state.get("wait")))
+                      bool(state.get("wait")), bool(state.get("test_only")))
+
+
+def _check_combinations(state: dict, env) -> None:
+    """What sbatch refuses about options together, before contacting the controller."""
+    if state.get("gpus_per_task") and not state.get("gpus") and not state.get("ntasks_set"):
+        raise SbatchExit(_error_exit(env), (
+            f"{PROG}: error: Failed to validate job spec. --gpus-per-task used without either --gpus or "
+            "-n/--ntasks is not allowed.",
+            f"{PROG}: error: Invalid generic resource (gres) specification"))
+    deadline, begin = state.get("deadline") or 0, state.get("begin_time") or 0
+    if deadline and begin and deadline < begin:
+        raise SbatchExit(_error_exit(env), (f"{PROG}: error: Incompatible begin and deadline time specification",))
 
 
 WAIT_POLL = 0.5   # seconds between looks at a job `sbatch --wait` follows (Slurm polls every few)
@@ -128,14 +149,18 @@ def wait_for(job_id: int) -> int:
             jobs = transport.call("jobs", {"job_ids": [job_id], "include_finished": True})["jobs"]
         except SlurmError:
             jobs = []
-        if jobs and jobs[0]["state"] not in ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED"):
-            job = jobs[0]
-            if job.get("exit_signal"):
-                return 1
-            if job["state"] != "COMPLETED" and not job.get("exit_code"):
-                return 1
-            return int(job.get("exit_code") or 0)
+        # an array id names all of its tasks: wait for every one, exit with the highest code
+        if jobs and all(job["state"] not in ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED") for job in jobs):
+            return max(_wait_exit_code(job) for job in jobs)
         time.sleep(WAIT_POLL)
+
+
+def _wait_exit_code(job: dict) -> int:
+    if job.get("exit_signal"):
+        return 1
+    if job["state"] != "COMPLETED" and not job.get("exit_code"):
+        return 1
+    return int(job.get("exit_code") or 0)
 
 
 def _convert_all(options, cwd: str, now: float, first_pass: bool = False) -> list[tuple[str, list]]:
@@ -151,7 +176,8 @@ def _convert_all(options, cwd: str, now: float, first_pass: bool = False) -> lis
             converted.append((key, convert(key, value, cwd, now)))
         except OptionValueError as error:
             kind = "fatal" if error.fatal else "error"
-            raise SbatchExit(error.exit_code, (f"{PROG}: {kind}: {error.line}",)) from None
+            lines = (error.preamble,) if error.preamble else ()
+            raise SbatchExit(error.exit_code, (*lines, f"{PROG}: {kind}: {error.line}")) from None
     return converted
 
 
@@ -191,11 +217,24 @@ def _spec(state: dict, script: str, default_name: str, script_args: list[str], a
         work_dir=spec.get("work_dir") or cwd,
         submit_dir=cwd,
         submit_host=os.uname().nodename.split(".", 1)[0],
-        environment=export_environment(export, env),
+        environment=_job_environment(state, export, env, spec.get("name") or default_name, default_name),
         export=export,
         submit_line=" ".join([PROG, *argv]),
     )
     return spec
+
+
+def _job_environment(state: dict, export: str, env, name: str, default_name: str) -> dict[str, str]:
+    """What the job's environment starts from: the --export selection, or only the variables of
+    --export-file when one is given; sbatch adds SLURM_JOB_NAME when the job has a name of its
+    own (observed: not for an unnamed script from stdin, nor with --export-file)."""
+    file_env = state.get("export_file_env")
+    if file_env is not None:
+        return dict(file_env)
+    environment = export_environment(export, env)
+    if state.get("name") or default_name != "sbatch":
+        environment["SLURM_JOB_NAME"] = name
+    return environment
 
 
 def export_environment(export: str, env) -> dict[str, str]:
@@ -279,6 +318,23 @@ def submit(spec: dict, env) -> int:
     raise SbatchExit(_error_exit(env), lines)
 
 
+def test_only(spec: dict) -> int:
+    """sbatch --test-only: the controller's forecast for the job, which is not created."""
+    from sdk.discovery import controller_socket, find_conf
+    from sdk.errors import SlurmError
+    from sdk.transport import LocalTransport
+    try:
+        reply = LocalTransport(controller_socket(find_conf() or "")).call("will_run", {"job": spec})
+    except SlurmError as error:
+        sys.stderr.write(f"allocation failure: {error.message}\n")
+        return 1
+    import time
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(reply["start_time"]))
+    sys.stderr.write(f"{PROG}: Job {reply['job_id']} to start at {start} using {reply['cpus']} processors "
+                     f"on nodes {reply['nodes']} in partition {reply['partition']}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env = os.environ
@@ -286,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         submission = build_submission(args, env, os.getcwd(), _read_stdin)
         for line in submission.warnings:
             sys.stderr.write(line + "\n")
+        if submission.test_only:
+            return test_only(wire_safe(submission.spec))
         job_id = submit(wire_safe(submission.spec), env)
     except SbatchExit as stop:
         if stop.stdout:

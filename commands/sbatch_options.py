@@ -11,6 +11,7 @@ while parsing options exit 255 (Slurm's `exit(-1)`); a bad number exits 1.
 from __future__ import annotations
 
 from commands.getopt import NO_ARGUMENT as _N, OPTIONAL as _O, REQUIRED as _R, OptionTable
+from commands.sbatch_job_options import HANDLERS as JOB_OPTION_HANDLERS
 
 SHORT_OPTIONS = "+a:A:b:B:c:C:d:D:e:F:G:hHi:J:kL:m:M:n:N:o:Op:q:QsS:t:vVw:Wx:"
 
@@ -53,23 +54,22 @@ LONG_OPTIONS = (
 TABLE = OptionTable(SHORT_OPTIONS, LONG_OPTIONS)
 
 # Options that change what a submission means and that we cannot honour yet: refusing them is
-# better than silently running one job where the user asked for an array or a wait.
+# better than silently running a job other than the one the user asked for.
 UNSUPPORTED = {
-    "a": "--array", "test-only": "--test-only", "M": "--clusters", "uid": "--uid",
-    "gid": "--gid", "export-file": "--export-file", "batch": "--batch",
+    "M": "--clusters", "uid": "--uid", "gid": "--gid", "batch": "--batch",
 }
 
-# Valid Slurm options accepted and ignored for now (scheduling hints, mail, binding, power,
-# burst buffers, ...): a script written for Slurm must still submit.
+# Valid Slurm options accepted and ignored for now (binding, frequencies, power, burst buffers,
+# topology hints, ...): a script written for Slurm must still submit.
 IGNORED = frozenset({
     "acctg-freq", "bb", "bbf", "cluster-constraint", "container", "context", "contiguous", "S",
-    "cores-per-socket", "cpu-freq", "cpus-per-gpu", "deadline", "delay-boot", "m", "B", "get-user-env",
-    "gpu-bind", "gpu-freq", "gpus-per-socket", "gpus-per-task", "gres-flags", "hint", "ignore-pbs",
-    "L", "mail-type", "mail-user", "mcs-label", "mem-bind", "mem-per-gpu", "mincpus", "network",
+    "cores-per-socket", "cpu-freq", "delay-boot", "m", "B", "get-user-env",
+    "gpu-bind", "gpu-freq", "gpus-per-socket", "gres-flags", "hint", "ignore-pbs",
+    "L", "mcs-label", "mem-bind", "mincpus", "network",
     "k", "F", "ntasks-per-core", "ntasks-per-gpu", "ntasks-per-socket", "ntasks-per-tres", "O", "s",
-    "power", "prefer", "priority", "profile", "propagate", "reboot", "reservation", "signal",
-    "sockets-per-node", "spread-job", "switches", "thread-spec", "threads-per-core", "time-min", "tmp",
-    "use-min-nodes", "v", "wait-all-nodes", "wckey",
+    "power", "prefer", "profile", "propagate", "reboot",
+    "sockets-per-node", "spread-job", "switches", "thread-spec", "threads-per-core", "tmp",
+    "use-min-nodes", "v", "wait-all-nodes",
 })
 
 # SBATCH_* input variables (sbatch.1 "INPUT ENVIRONMENT VARIABLES") -> option key. There is no
@@ -98,6 +98,7 @@ class OptionValueError(Exception):
         self.line = line
         self.exit_code = exit_code
         self.fatal = fatal
+        self.preamble = ""   # a line Slurm prints before the error (the time parser's complaint)
 
 
 def convert(key: str, value: str | None, cwd: str, now: float) -> list[tuple[str, object]]:
@@ -118,7 +119,9 @@ def convert(key: str, value: str | None, cwd: str, now: float) -> list[tuple[str
 _STRING_FIELDS = {
     "J": "name", "p": "partition", "G": "gpus", "gpus-per-node": "gpus_per_node", "o": "stdout",
     "e": "stderr", "i": "stdin", "export": "export", "A": "account", "q": "qos", "comment": "comment",
-    "x": "exclude", "C": "constraint", "d": "dependency", "wrap": "wrap",
+    "x": "exclude", "C": "constraint", "d": "dependency", "wrap": "wrap", "wckey": "wckey",
+    "reservation": "reservation", "mail-user": "mail_user",
+    "a": "array",   # checked by the controller, as Slurm's sbatch leaves it to slurmctld
 }
 
 
@@ -249,12 +252,20 @@ def _time(value, cwd, now):
     return [("time_limit_min", 0 if minutes is None else minutes)]  # UNLIMITED is "no limit" (0)
 
 
+def _time_min(value, cwd, now):
+    quick = fast_minutes(value)
+    if quick is None:
+        from conf.timefmt import parse_minutes
+        try:
+            quick = parse_minutes(value) or 0
+        except ValueError:
+            raise OptionValueError("Invalid --time-min specification") from None
+    return [("time_min", quick)]
+
+
 def _begin(value, cwd, now):
-    from conf.timefmt import parse_timestamp
-    try:
-        return [("begin_time", int(parse_timestamp(value, now)))]
-    except ValueError:
-        raise OptionValueError("Invalid --begin specification") from None
+    from commands.sbatch_job_options import time_option
+    return time_option("begin", "begin_time")(value, cwd, now)
 
 
 def _chdir(value, cwd, now):
@@ -309,7 +320,8 @@ def _kill_on_invalid_dep(value, cwd, now):
 _HANDLERS = {
     "n": _ntasks, "c": _cpus, "ntasks-per-node": _tasks_per_node, "N": _nodes,
     "mem": _memory("mem", "mem_per_node_mb"), "mem-per-cpu": _memory("mem-per-cpu", "mem_per_cpu_mb"),
-    "gres": _gres, "t": _time, "b": _begin, "D": _chdir, "nice": _nice, "exclusive": _exclusive,
+    "gres": _gres, "t": _time, "time-min": _time_min, "b": _begin, "D": _chdir, "nice": _nice,
+    "exclusive": _exclusive,
     "w": _nodelist, "open-mode": _open_mode, "kill-on-invalid-dep": _kill_on_invalid_dep,
     "H": lambda value, cwd, now: [("hold", True)],
     "requeue": lambda value, cwd, now: [("requeue", True)],
@@ -320,6 +332,7 @@ _HANDLERS = {
     # help, usage and version act in the first pass over the command line; elsewhere they are inert
     "h": lambda value, cwd, now: [], "usage": lambda value, cwd, now: [], "V": lambda value, cwd, now: [],
 }
+_HANDLERS.update(JOB_OPTION_HANDLERS)
 
 
 def env_options(env: dict[str, str]) -> list[tuple[str, str | None, str]]:

@@ -7,8 +7,9 @@
 - Ids and filters combine with AND; filters alone act on every matching job.
 - getopt permutes (`scancel 12 -v` works), and its errors exit 1, unlike sbatch's 255.
 
-Array task (`12_3`) and step (`12.0`) ids parse; the controller has neither arrays nor
-cancellable steps yet, so they fail as Slurm fails for a job that has none.
+Array tasks (`12_3`, `12_[1-3,7]`, `12_*`) go to the controller with their indices (a bracket
+list is checked here first, with Slurm's hostlist-range messages). Step ids (`12.0`) parse; the
+controller has no cancellable steps yet, so they fail as Slurm fails for a job that has none.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import sys
 from commands.getopt import NO_ARGUMENT as _N, REQUIRED as _R, GetoptError, OptionTable
 
 PROG = "scancel"
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 TRY_HELP = 'Try "scancel --help" for more information'
 CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
 SIGKILL = 9
@@ -56,6 +57,10 @@ JOB_STATES = {
     "OUT_OF_MEMORY": "OUT_OF_MEMORY", "OOM": "OUT_OF_MEMORY",
 }
 _IGNORED_FOR_KILL = ("INVALID_JOB_ID", "ALREADY_DONE")
+# scancel exits with the last error's errno (truncated to 8 bits); observed: access denied (2002)
+# exits 210 and a signal to a pending job (2020) 228; an unknown job id exits 1
+EXIT_CODES = {"ACCESS_DENIED": 2002 & 0xFF, "TRANSITION_STATE_NO_UPDATE": 2020 & 0xFF}
+_SHOWN_WHEN_QUIET = ("ACCESS_DENIED",)   # observed: -Q does not hide a permission error
 
 
 class ScancelExit(Exception):
@@ -67,13 +72,14 @@ class ScancelExit(Exception):
 class Request:
     """A parsed scancel command line."""
 
-    __slots__ = ("tokens", "signal", "batch_only", "user", "user_label", "name", "partition", "state",
+    __slots__ = ("tokens", "signal", "batch_only", "full", "user", "user_label", "name", "partition", "state",
                  "nodes", "verbose", "quiet")
 
     def __init__(self) -> None:
         self.tokens: list[tuple[str, int, str]] = []  # (text as given, job id, kind: job|array|step)
         self.signal: int | None = None
         self.batch_only = False
+        self.full = False          # -f: the batch shell and every step, not the steps only
         self.user: str | None = None
         self.user_label: str | None = None  # how -v's "no match" line shows the user
         self.name = self.partition = self.state = self.nodes = None
@@ -83,7 +89,8 @@ class Request:
         return any(v is not None for v in (self.user, self.name, self.partition, self.state, self.nodes))
 
     def wire_args(self, job_ids: list[int]) -> dict:
-        return {"job_ids": job_ids, "signal": self.signal, "batch_only": self.batch_only, "user": self.user,
+        return {"job_ids": job_ids, "signal": self.signal, "batch_only": self.batch_only, "full": self.full,
+                "user": self.user,
                 "name": self.name, "partition": self.partition,
                 "states": [self.state] if self.state else None, "nodes": self.nodes}
 
@@ -105,7 +112,7 @@ def parse_args(argv: list[str], env) -> Request:
     for key, value in (*from_env, *options):
         _apply(request, key, value)
     for operand in operands:
-        for text in operand.split(","):
+        for text in _split_ids(operand):
             request.tokens.append(parse_job_token(text))
     if not request.tokens and not request.has_filters():
         raise ScancelExit(1, (f"{PROG}: error: No job identification provided",))
@@ -124,6 +131,8 @@ def _apply(request: Request, key: str, value: str | None) -> None:
         request.signal = parse_signal(value or "")
     elif key == "b":
         request.batch_only = True
+    elif key == "f":
+        request.full = True
     elif key == "u":
         request.user = request.user_label = _check_user(value or "")
     elif key == "me":
@@ -146,7 +155,7 @@ def _apply(request: Request, key: str, value: str | None) -> None:
         request.verbose = True
     elif key == "Q":
         request.quiet = True
-    # -f/--full, -H/--hurry and --ctld change nothing the controller does today
+    # -H/--hurry and --ctld change nothing the controller does today
 
 
 def parse_signal(text: str) -> int:
@@ -193,9 +202,11 @@ def parse_job_token(text: str) -> tuple[str, int, str]:
     kind = "job"
     if rest.startswith("_"):
         task = rest[1:]
-        if not (_digits(task) or (task.startswith("[") and task.endswith("]") and len(task) > 2) or task == "*"):
+        kind = "job" if task == "*" else "array"    # N_* is the whole array
+        if task.startswith("[") and task.endswith("]") and len(task) >= 2 and job_id > 0:
+            array_tasks(text)       # observed: a bad range is reported before the id
+        elif not (_digits(task) or task == "*"):
             job_id = 0
-        kind = "array"
     elif rest.startswith("."):
         if not _digits(rest[1:]):
             job_id = 0
@@ -207,6 +218,30 @@ def parse_job_token(text: str) -> tuple[str, int, str]:
             return text, job_id, "array"
         raise ScancelExit(1, (f"{PROG}: error: Invalid job id {text}",))
     return text, job_id, kind
+
+
+def _split_ids(operand: str) -> list[str]:
+    """Comma-separated ids; commas inside `[...]` belong to an array's index list."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(operand):
+        depth += (ch == "[") - (ch == "]" and depth > 0)
+        if ch == "," and depth == 0:
+            parts.append(operand[start:i])
+            start = i + 1
+    parts.append(operand[start:])
+    return parts
+
+
+def array_tasks(text: str) -> list[int]:
+    """The indices an `N_T` / `N_[a-b,c]` token names (ScancelExit with Slurm's lines)."""
+    task = text.lstrip(" \t\n\v\f\r").partition("_")[2]
+    if _digits(task):
+        return [int(task)]
+    from conf.arrays import ArrayError, parse_task_ranges
+    try:
+        return parse_task_ranges(task[1:-1])
+    except ArrayError as error:
+        raise ScancelExit(1, (f"{PROG}: error: {error.message}", f"{PROG}: error: Invalid job id {text}")) from None
 
 
 def _digits(text: str) -> bool:
@@ -224,16 +259,22 @@ def cancel(request: Request) -> tuple[int, list[str], list[str]]:
             if kind != "step":
                 err.append(f"{PROG}: {_action(request, killing)} {text}")
     job_ids = [job_id for _, job_id, kind in request.tokens if kind == "job"]
+    task_requests = [{"job_id": job_id, "tasks": array_tasks(text), "token": text}
+                     for text, job_id, kind in request.tokens if kind == "array" and "_" in text]
     results: list[dict] = []
-    if job_ids or not request.tokens:
+    if job_ids or task_requests or not request.tokens:
         try:
-            reply = _call(request.wire_args(job_ids))
+            args = request.wire_args(job_ids)
+            if task_requests:
+                args["array_tasks"] = task_requests
+            reply = _call(args)
             results = list(reply["results"])  # type: ignore[index]
         except SlurmError as error:
             if not request.tokens:
                 return 1, [], [*err, f"{PROG}: error: slurm_load_jobs error: {error.message}"]
             text = ERROR_TEXT.get(error.code, error.message)
             results = [{"job_id": job_id, "code": error.code, "message": text} for job_id in job_ids]
+            results += [dict(r, code=error.code, message=text) for r in task_requests]
         except (KeyError, TypeError):
             return 1, [], [*err, f"{PROG}: error: Unexpected message received"]
     exit_code = 0
@@ -243,12 +284,13 @@ def cancel(request: Request) -> tuple[int, list[str], list[str]]:
                 err.append(f"{PROG}: error: No active jobs match ALL job filters, including: {request.filter_text()}")
             for result in results:
                 err.append(f"{PROG}: {_action(request, killing)} {result.get('job_id')}")
-    by_id = {int(r.get("job_id", 0)): r for r in results if isinstance(r, dict)}
+    by_id = {int(r.get("job_id", 0)): r for r in results if isinstance(r, dict) and "token" not in r}
+    by_token = {r["token"]: r for r in results if isinstance(r, dict) and "token" in r}
     labels = [(text, job_id, kind) for text, job_id, kind in request.tokens] if request.tokens else \
         [(str(job_id), job_id, "job") for job_id in by_id]
     for text, job_id, kind in labels:
-        if kind == "job":
-            result = by_id.get(job_id, {})
+        if kind in ("job", "array") and (kind == "job" or text in by_token):
+            result = by_id.get(job_id, {}) if kind == "job" else by_token[text]
             code = str(result.get("code") or "")
             message = str(result.get("message") or ERROR_TEXT.get(code, code))
         else:
@@ -261,8 +303,8 @@ def cancel(request: Request) -> tuple[int, list[str], list[str]]:
             if request.verbose:
                 err.append(line)
             continue
-        exit_code = 1
-        if not request.quiet:
+        exit_code = EXIT_CODES.get(code, 1)
+        if not request.quiet or code in _SHOWN_WHEN_QUIET:
             err.append(line)
     return exit_code, [], err
 

@@ -10,46 +10,54 @@ from __future__ import annotations
 import sys
 import time
 
-from commands.formats import (duration_padded, limit_padded, mem_units, node_state_scontrol, null,
-                              run_seconds, timestamp)
+from commands.formats import (duration_padded, gres_colon, index_ranges, limit_padded, mem_units,
+                              node_state_scontrol, null, run_seconds, timestamp, tracked_tres)
 from commands.optscan import ScanError, scan
 
 PROG = "scontrol"
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 INDENT = "   "
 
 
 # ---- records ------------------------------------------------------------------------------
 
-def job_lines(j: dict, now: int, details: bool = False) -> list[str]:
-    """The lines of one `scontrol show job` record (without the trailing blank line)."""
+def job_lines(j: dict, now: int, details: bool = False, tracked: frozenset | None = None) -> list[str]:
+    """The lines of one `scontrol show job` record (without the trailing blank line). `tracked`:
+    the TRES names accounting tracks (formats.tracked_tres_names), None = show every TRES."""
     state = j.get("state", "")
     pending = state == "PENDING"
     jid = j["job_id"]
     head = f"JobId={jid}"
-    if j.get("array_task_id") is not None and j.get("array_job_id"):
-        head += f" ArrayJobId={j['array_job_id']} ArrayTaskId={j['array_task_id']}"
+    if j.get("array_job_id"):
+        from commands.formats import array_task_text
+        task = array_task_text(j)   # none left (every index cancelled): Slurm's NO_VAL
+        head += f" ArrayJobId={j['array_job_id']} ArrayTaskId={'4294967294' if task == 'N/A' else task}"
+        if j.get("array_max_tasks"):
+            head += f" ArrayTaskThrottle={j['array_max_tasks']}"
     lines = [f"{head} JobName={j.get('name', '')}"]
     add = lines.append
     add(f"UserId={j.get('user', '')}({j.get('uid', '')}) GroupId={j.get('group', '')}({j.get('gid', '')}) MCS_label=N/A")
-    add(f"Priority={j.get('priority', 0)} Nice={j.get('nice', 0)} Account={j.get('account', '')} QOS={j.get('qos', '')}")
+    add(f"Priority={j.get('priority', 0)} Nice={j.get('nice', 0)} Account={null(j.get('account'))} QOS={j.get('qos', '')}")
     reason = (j.get("reason") or "None").replace(" ", "_")
     add(f"JobState={state} Reason={reason} Dependency={null(j.get('dependency'))}")
     add(f"Requeue={1 if j.get('requeue', True) else 0} Restarts={j.get('restarts', 0)} BatchFlag=1 "
         f"Reboot=0 ExitCode={j.get('exit_code', 0)}:{j.get('exit_signal', 0)}")
     if details:
         add(f"DerivedExitCode={j.get('derived_exit_code', 0)}:{j.get('derived_exit_signal', 0)}")
+    time_min = limit_padded(j["time_min_min"]) if j.get("time_min_min") else "N/A"
     add(f"RunTime={duration_padded(run_seconds(j, now))} "
-        f"TimeLimit={limit_padded(j.get('time_limit_min'))} TimeMin=N/A")
-    held = j.get("held") or j.get("reason") in ("JobHeldUser", "JobHeldAdmin")
-    eligible = "Unknown" if held and pending else timestamp(j.get("eligible_time") or j.get("submit_time"))
+        f"TimeLimit={limit_padded(j.get('time_limit_min'))} TimeMin={time_min}")
+    # a job held at submit, or waiting on a dependency, has not become eligible yet: Unknown, even
+    # once cancelled; a hold placed later keeps the time it had (observed, sbatch corpus)
+    eligible = timestamp(j["eligible_time"]) if j.get("eligible_time") else "Unknown"
     add(f"SubmitTime={timestamp(j.get('submit_time'))} EligibleTime={eligible}")
     add(f"AccrueTime={eligible}")
     start = j.get("start_time") or 0
     end = j.get("end_time") or 0
     if not end and start and j.get("time_limit_min") is not None and state != "PENDING":
         end = start + j["time_limit_min"] * 60
-    add(f"StartTime={timestamp(start)} EndTime={timestamp(end)} Deadline=N/A")
+    deadline = timestamp(j["deadline"]) if j.get("deadline") else "N/A"
+    add(f"StartTime={timestamp(start)} EndTime={timestamp(end)} Deadline={deadline}")
     last_eval = start if start and not pending else (j.get("submit_time") or 0)
     add(f"SuspendTime={timestamp(j.get('suspend_time'), 'None')} SecsPreSuspend=0 "
         f"LastSchedEval={timestamp(last_eval)} Scheduler=Main")
@@ -58,17 +66,20 @@ def job_lines(j: dict, now: int, details: bool = False) -> list[str]:
     add(f"NodeList={'' if pending else j.get('nodes', '')}")
     if j.get("batch_host") and not pending:
         add(f"BatchHost={j['batch_host']}")
+    never_ran = state == "CANCELLED" and not j.get("start_time")
+    num_tasks = "N/A" if never_ran else j.get("num_tasks", 1)   # observed for a job cancelled pending
     add(f"NumNodes={j.get('num_nodes', 1)} NumCPUs={j.get('num_cpus', 1)} "
-        f"NumTasks={j.get('num_tasks', 1)} CPUs/Task={j.get('cpus_per_task', 1)} ReqB:S:C:T=0:0:*:*")
+        f"NumTasks={num_tasks} CPUs/Task={j.get('cpus_per_task', 1)} ReqB:S:C:T=0:0:*:*")
     tres = j.get("req_tres") if pending else (j.get("alloc_tres") or j.get("req_tres"))
-    add(f"TRES={tres or ''}")
+    add(f"TRES={tracked_tres(tres, tracked)}")
     add(f"Socks/Node=* NtasksPerN:B:S:C={j.get('ntasks_per_node', 0)}:0:*:* CoreSpec=*")
     if details and not pending and j.get("nodes"):
         gres = j.get("tres_per_node") or ""
-        add(f"JOB_GRES={gres or '(null)'}")
-        gpus = ",".join(str(g) for g in j.get("gpus") or ())
-        add(f"  Nodes={j['nodes']} CPU_IDs=0-{max(0, j.get('num_cpus', 1) // max(1, j.get('num_nodes', 1)) - 1)} "
-            f"Mem={j.get('mem_per_node_mb') or 0} GRES={('gpu:' + str(len(j['gpus'])) + '(IDX:' + gpus + ')') if gpus else ''}")
+        add(f"JOB_GRES={gres.split('/', 1)[-1] if gres else '(null)'}")
+        gpus = j.get("gpus") or ()
+        per_node = max(1, j.get("num_cpus", 1) // max(1, j.get("num_nodes", 1)))
+        add(f"  Nodes={j['nodes']} CPU_IDs={index_ranges(range(per_node))} "
+            f"Mem={j.get('mem_per_node_mb') or 0} GRES={f'gpu:{len(gpus)}(IDX:{index_ranges(gpus)})' if gpus else ''}")
     min_cpus = j.get("cpus_per_task", 1) * max(1, j.get("ntasks_per_node") or 1)
     if j.get("mem_per_cpu_mb"):
         mem = f"MinMemoryCPU={mem_units(j['mem_per_cpu_mb'])}"
@@ -81,14 +92,31 @@ def job_lines(j: dict, now: int, details: bool = False) -> list[str]:
     add(f"WorkDir={j.get('work_dir', '')}")
     if j.get("comment"):
         add(f"Comment={j['comment']} ")
-    add(f"StdErr={j.get('stderr') or j.get('stdout', '')}")
+    stdout = j.get("stdout") or _default_output(j)
+    add(f"StdErr={j.get('stderr') or stdout}")
     add(f"StdIn={j.get('stdin') or '/dev/null'}")
-    add(f"StdOut={j.get('stdout', '')}")
+    add(f"StdOut={stdout}")
     add("Power=")
-    if j.get("tres_per_node"):
-        add(f"TresPerNode={j['tres_per_node']}")
+    for key, label in (("cpus_per_tres", "CpusPerTres"), ("mem_per_tres", "MemPerTres"),
+                       ("tres_per_job", "TresPerJob"), ("tres_per_node", "TresPerNode"),
+                       ("tres_per_task", "TresPerTask")):
+        if j.get(key):   # 22.05 writes these as gres:gpu:N (the controller sends gres/gpu:N per node)
+            add(f"{label}={gres_colon(j[key])}")
+    if j.get("mail_type"):
+        add(f"MailUser={j.get('mail_user', '')} MailType={j['mail_type']}")
     add("")   # Slurm ends a job record with an indented empty line
     return lines
+
+
+def _default_output(j: dict) -> str:
+    """sbatch's default output file, as Slurm shows it before the job has started."""
+    if not j.get("work_dir"):
+        return ""
+    if j.get("array_job_id") and j.get("array_task_id") is not None:
+        name = f"slurm-{j['array_job_id']}_{j['array_task_id']}.out"
+    else:
+        name = f"slurm-{j['job_id']}.out"
+    return f"{j['work_dir'].rstrip('/')}/{name}"
 
 
 def _gres_count(gres: str) -> int:
@@ -99,7 +127,7 @@ def _gres_count(gres: str) -> int:
     return total
 
 
-def node_lines(n: dict, details: bool = False) -> list[str]:
+def node_lines(n: dict, details: bool = False, tracked: frozenset | None = None) -> list[str]:
     lines = [f"NodeName={n['name']} Arch={n.get('arch') or 'x86_64'} CoresPerSocket={n.get('cores_per_socket', 1)} "]
     add = lines.append
     cpus = n.get("cpus", 0)
@@ -130,7 +158,7 @@ def node_lines(n: dict, details: bool = False) -> list[str]:
     gpus = _gres_count(n.get("gres") or "")
     if gpus:
         cfg += f",gres/gpu={gpus}"
-    add(f"CfgTRES={cfg}")
+    add(f"CfgTRES={tracked_tres(cfg, tracked)}")
     alloc = []
     if n.get("cpus_alloc"):
         alloc.append(f"cpu={n['cpus_alloc']}")
@@ -139,7 +167,7 @@ def node_lines(n: dict, details: bool = False) -> list[str]:
     used_gpus = _gres_count(n.get("gres_used") or "")
     if used_gpus:
         alloc.append(f"gres/gpu={used_gpus}")
-    add(f"AllocTRES={','.join(alloc)}")
+    add(f"AllocTRES={tracked_tres(','.join(alloc), tracked)}")
     add("CapWatts=n/a")
     add("CurrentWatts=0 AveWatts=0")
     add("ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s")
@@ -149,7 +177,7 @@ def node_lines(n: dict, details: bool = False) -> list[str]:
     return lines
 
 
-def partition_lines(p: dict, nodes: list[dict] | None = None) -> list[str]:
+def partition_lines(p: dict, nodes: list[dict] | None = None, tracked: frozenset | None = None) -> list[str]:
     members = [n for n in nodes or () if p["name"] in (n.get("partitions") or ())]
     total_cpus = p.get("total_cpus") or sum(n.get("cpus", 0) for n in members)
     total_nodes = p.get("total_nodes") or len(members)
@@ -189,7 +217,7 @@ def partition_lines(p: dict, nodes: list[dict] | None = None) -> list[str]:
         f"SelectTypeParameters=NONE",
         "JobDefaults=(null)",
         f"{defmem} {maxmem}",
-        f"TRES={tres}",
+        f"TRES={tracked_tres(tres, tracked)}",
     ]
 
 
@@ -270,27 +298,33 @@ def run(argv: list[str], call, now: int | None = None, conf_keys: dict | None = 
         return _ping(call, conf_keys)
     if keyword == "token":
         return _token(words[1:], call)
-    if keyword in ("hold", "uhold", "release", "update"):
+    if keyword in ("hold", "uhold", "release", "update", "requeue", "requeuehold"):
         from commands import scontrol_update
         if keyword == "update":
             done = scontrol_update.update(words[1:], call)
+        elif keyword in ("requeue", "requeuehold"):
+            done = scontrol_update.requeue(keyword, words[1:], call)
         else:
             done = scontrol_update.hold_release(keyword, words[1:], call)
         return Outcome(out=done.out, err=done.err, code=done.code)
     if len(keyword) >= 3 and "show".startswith(keyword):
         if as_json:
             return _show_json(words[1:], call, (conf_keys or {}).get("ClusterName", ""))
-        return _show(words[1:], call, now, oneliner, details)
+        from commands.formats import tracked_tres_names
+        tracked = tracked_tres_names((conf_keys or {}).get("AccountingStorageTRES"))
+        return _show(words[1:], call, now, oneliner, details, tracked, conf_keys or {})
     return Outcome(err=f"invalid keyword: {words[0]}\n", code=1)
 
 
 def _ping(call, conf_keys) -> Outcome:
+    from commands.formats import short_hostname_for
     from sdk.errors import SlurmError
     try:
         reply = call("ping", {})
-        return Outcome(out=f"Slurmctld(primary) at {reply.get('host', 'localhost')} is UP\n")
+        host = short_hostname_for(reply.get("host") or "localhost")
+        return Outcome(out=f"Slurmctld(primary) at {host} is UP\n")
     except SlurmError:
-        host = (conf_keys or {}).get("SlurmctldHost", "localhost").split("(")[0] or "localhost"
+        host = short_hostname_for((conf_keys or {}).get("SlurmctldHost", "localhost").split("(")[0] or "localhost")
         return Outcome(out=f"Slurmctld(primary) at {host} is DOWN\n"
                            "*****************************************\n"
                            "** RESTORE SLURMCTLD DAEMON TO SERVICE **\n"
@@ -318,7 +352,8 @@ def _token(args: list[str], call) -> Outcome:
     return Outcome(out=f"SLURM_JWT={reply['token']}\n")
 
 
-def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Outcome:
+def _show(args: list[str], call, now: int, oneliner: bool, details: bool,
+          tracked: frozenset | None = None, conf_keys: dict | None = None) -> Outcome:
     if not args:
         return Outcome(err="too few arguments for keyword:show\n", code=1)
     if len(args) > 2:
@@ -332,12 +367,13 @@ def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Out
         return _hostlists(entity, target)
     try:
         if entity.startswith("job"):
-            return _show_jobs(target, call, now, oneliner, details)
+            return _show_jobs(target, call, now, oneliner, details, tracked)
         if entity.startswith("node"):
-            return _show_nodes(target, call, oneliner, details)
+            return _show_nodes(target, call, oneliner, details, tracked)
         if entity.startswith("partition"):
-            return _show_partitions(target, call, oneliner)
-        return _show_config(call)
+            return _show_partitions(target, call, oneliner, tracked)
+        from commands.showconfig import config_text
+        return Outcome(out=config_text(call("config", {}), conf_keys or {}, now))
     except SlurmError as exc:
         what = {"j": "slurm_load_jobs", "n": "slurm_load_node", "p": "slurm_load_partitions",
                 "c": "slurm_load_ctl_conf"}[entity[0]]
@@ -347,16 +383,31 @@ def _show(args: list[str], call, now: int, oneliner: bool, details: bool) -> Out
 def _load_jobs(target, call):
     """The jobs `show job [target]` names, or an Outcome for a malformed id."""
     args: dict = {"include_finished": True}
+    task = None
     if target is not None:
-        base = target.split("_", 1)[0].split(".", 1)[0]
-        if not base.isdigit():
+        base, underscore, index = target.split(".", 1)[0].partition("_")
+        if not base.isdigit() or (underscore and not (index.isascii() and index.isdigit())):
             return Outcome(err="scontrol_print_job error: Invalid job id specified\n", code=1)
         args["job_ids"] = [int(base)]
+        task = int(index) if underscore else None
     jobs = call("jobs", args)["jobs"]
-    if target is not None and "_" in target:
-        task = target.split("_", 1)[1]
-        jobs = [j for j in jobs if str(j.get("array_task_id")) == task] or jobs
+    if task is not None:
+        jobs = _array_task(jobs, int(base), task)
+        if not jobs:   # observed: on stdout, exit 1
+            return Outcome(out=f"Job {target} not found\n", code=1)
     return jobs
+
+
+def _array_task(jobs: list[dict], array_id: int, task: int) -> list[dict]:
+    """`show job 12_3`: task 3's own record, or the array's pending record holding index 3
+    (shown as that task, as Slurm does)."""
+    from conf.arrays import parse_indices
+    mine = [j for j in jobs if j.get("array_job_id") == array_id]
+    started = [j for j in mine if j.get("array_task_id") == task]
+    if started:
+        return started
+    return [dict(j, array_task_id=task) for j in mine
+            if j.get("array_task_id") is None and task in parse_indices(j.get("array_task_str") or "")]
 
 
 def _show_json(args: list[str], call, cluster: str) -> Outcome:
@@ -400,7 +451,7 @@ def _show_json(args: list[str], call, cluster: str) -> Outcome:
     return Outcome(out=jsonview.dumps(doc))
 
 
-def _show_jobs(target, call, now, oneliner, details) -> Outcome:
+def _show_jobs(target, call, now, oneliner, details, tracked=None) -> Outcome:
     jobs = _load_jobs(target, call)
     if isinstance(jobs, Outcome):
         return jobs
@@ -409,10 +460,10 @@ def _show_jobs(target, call, now, oneliner, details) -> Outcome:
             return Outcome(err="slurm_load_jobs error: Invalid job id specified\n", code=1)
         return Outcome(out="No jobs in the system\n")
     jobs = sorted(jobs, key=lambda j: j["job_id"])
-    return Outcome(out=render([job_lines(j, now, details) for j in jobs], oneliner))
+    return Outcome(out=render([job_lines(j, now, details, tracked) for j in jobs], oneliner))
 
 
-def _show_nodes(target, call, oneliner, details) -> Outcome:
+def _show_nodes(target, call, oneliner, details, tracked=None) -> Outcome:
     nodes = call("nodes", {})["nodes"]
     if target is not None:
         from conf.hostlist import expand_hostlist
@@ -422,10 +473,10 @@ def _show_nodes(target, call, oneliner, details) -> Outcome:
             return Outcome(out=f"Node {target} not found\n", code=1)
     if not nodes:
         return Outcome(out="No nodes in the system\n")
-    return Outcome(out=render([node_lines(n, details) for n in nodes], oneliner))
+    return Outcome(out=render([node_lines(n, details, tracked) for n in nodes], oneliner))
 
 
-def _show_partitions(target, call, oneliner) -> Outcome:
+def _show_partitions(target, call, oneliner, tracked=None) -> Outcome:
     partitions = call("partitions", {})["partitions"]
     nodes = call("nodes", {})["nodes"]
     if target is not None:
@@ -434,15 +485,7 @@ def _show_partitions(target, call, oneliner) -> Outcome:
             return Outcome(out=f"Partition {target} not found\n", code=1)
     if not partitions:
         return Outcome(out="No partitions in the system\n")
-    return Outcome(out=render([partition_lines(p, nodes) for p in partitions], oneliner))
-
-
-def _show_config(call) -> Outcome:
-    config = call("config", {})
-    lines = [f"Configuration data as of {timestamp(int(time.time()))}"]
-    for key in sorted(config, key=str.lower):
-        lines.append(f"{key:<23} = {config[key]}")
-    return Outcome(out="\n".join(lines) + "\n")
+    return Outcome(out=render([partition_lines(p, nodes, tracked) for p in partitions], oneliner))
 
 
 def _hostlists(entity: str, target) -> Outcome:
@@ -462,7 +505,52 @@ def _hostlists(entity: str, target) -> Outcome:
         return Outcome(err=f"{PROG}: error: {exc}\n", code=1)
     if entity == "hostnames":
         return Outcome(out="".join(name + "\n" for name in names))
+    if entity == "hostlist":
+        return Outcome(out=hostlist_in_order(names) + "\n")
     return Outcome(out=compress_hostlist(names) + "\n")
+
+
+def hostlist_in_order(names: list[str]) -> str:
+    """`show hostlist` keeps the order given (only `hostlistsorted` sorts): a name joins the
+    previous bracket when it has the same prefix and digit width (n1,n2,n3,n5,m7 -> n[1-3,5],m7)."""
+    import re
+    groups: list[tuple[str, int, list[int]]] = []
+    plain: dict[int, str] = {}
+    for name in names:
+        m = re.fullmatch(r"(.*?)(\d+)", name)
+        if m is None:
+            plain[len(groups)] = name
+            groups.append(("", -1, []))
+            continue
+        prefix, digits = m.group(1), m.group(2)
+        width = len(digits) if digits.startswith("0") else 0
+        last = groups[-1] if groups else None
+        if last is not None and last[1] >= 0 and last[0] == prefix and last[1] == width:
+            last[2].append(int(digits))
+        else:
+            groups.append((prefix, width, [int(digits)]))
+    out = []
+    for i, (prefix, width, numbers) in enumerate(groups):
+        if width < 0:
+            out.append(plain[i])
+        elif len(numbers) == 1:
+            out.append(f"{prefix}{numbers[0]:0{width}d}")
+        else:
+            out.append(f"{prefix}[{_ranges(numbers, width)}]")
+    return ",".join(out)
+
+
+def _ranges(numbers: list[int], width: int) -> str:
+    parts = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(f"{start:0{width}d}" if start == prev else f"{start:0{width}d}-{prev:0{width}d}")
+        if n is not None:
+            start = prev = n
+    return ",".join(parts)
 
 
 def _controller_call():
@@ -474,7 +562,8 @@ def _controller_call():
     transport = None
     if conf:
         try:
-            keys = read_keys(conf, ("SlurmctldHost", "ClusterName"))
+            keys = read_keys(conf, ("SlurmctldHost", "ClusterName", "AccountingStorageTRES"))
+            keys["SLURM_CONF"] = conf
             transport = LocalTransport(controller_socket(conf))
         except OSError:
             transport = None

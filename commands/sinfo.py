@@ -15,7 +15,7 @@ from commands.formats import duration_compact, node_state_compact, node_state_lo
 from commands.optscan import ScanError, scan
 
 PROG = "sinfo"
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 DEFAULT_FORMAT = "%#P %.5a %.10l %.6D %.6t %N"
 SUMMARIZE_FORMAT = "%#P %.5a %.10l %.16F %N"
 LONG_FORMAT = "%#P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N"
@@ -34,7 +34,18 @@ TITLES = {
     "E": "REASON", "f": "AVAIL_FEATURES", "b": "ACTIVE_FEATURES", "s": "JOB_SIZE", "r": "ROOT",
     "h": "OVERSUBS", "g": "GROUPS", "z": "S:C:T", "d": "TMP_DISK", "w": "WEIGHT",
     "H": "TIMESTAMP", "u": "USER", "U": "USER", "X": "SOCKETS", "Y": "CORES", "Z": "THREADS",
-    "p": "PRIO_TIER", "S": "ALLOCNODES", "V": "CLUSTER",
+    "p": "PRIO_TIER", "S": "ALLOCNODES", "V": "CLUSTER", "allocmem": "ALLOCMEM",
+}
+# -O/--Format names (case-insensitive) -> field code (`allocmem` has no -o letter)
+FORMAT2 = {
+    "available": "a", "cluster": "V", "cores": "Y", "cpus": "c", "cpusload": "O", "cpusstate": "C",
+    "defaulttime": "L", "disk": "d", "features": "f", "features_act": "b", "freemem": "e", "gres": "G",
+    "groups": "g", "memory": "m", "nodeaddr": "o", "nodeai": "A", "nodeaiot": "F", "nodehost": "n",
+    "nodelist": "N", "nodes": "D", "oversubscribe": "h", "partition": "P", "partitionname": "R",
+    "prioritytier": "p", "reason": "E", "root": "r", "size": "s", "socketcorethread": "z",
+    "sockets": "X", "statecompact": "t", "statelong": "T", "threads": "Z", "time": "l",
+    "timestamp": "H", "user": "u", "userlong": "U", "weight": "w", "allocnodes": "S",
+    "allocmem": "allocmem",
 }
 NOCUT_HEADER = frozenset("N")
 # fields that describe a group as a whole, not a node: never part of the grouping key
@@ -58,7 +69,7 @@ class UsageError(Exception):
 class Options:
     __slots__ = ("fmt", "long", "node_view", "summarize", "noheader", "partitions", "nodes",
                  "states", "responding", "dead", "all", "version", "help", "list_reasons",
-                 "json")
+                 "json", "items", "format_errors")
 
     def __init__(self) -> None:
         self.fmt = None
@@ -76,6 +87,8 @@ class Options:
         self.help = False
         self.list_reasons = False
         self.json = False
+        self.items = None            # -O fields as parsed format items (no separators between them)
+        self.format_errors = []
 
 
 SHORT = "adeFhi:lM:n:No:O:p:rRsS:t:TvV"
@@ -123,6 +136,8 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.summarize = True
         elif key == "o":
             opts.fmt = value
+        elif key == "O":
+            opts.items, opts.format_errors = _format2(value)
         elif key == "p":
             opts.partitions = set(filter(None, value.split(",")))
         elif key == "n":
@@ -147,6 +162,23 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
     if opts.fmt is None:
         opts.fmt = env.get("SINFO_FORMAT") or _default_format(opts)
     return opts
+
+
+def _format2(value: str) -> tuple[list, list[str]]:
+    """-O fields: `Name[:[.]width]`, default width 20, `.` right-justifies; unknown names are
+    reported (in Slurm's words, which say "job") and left out."""
+    items: list = []
+    errors = []
+    for spec in value.split(","):
+        name, _, size = spec.partition(":")
+        code = FORMAT2.get(name.strip().lower())
+        if code is None:
+            errors.append(f"{PROG}: error: Invalid job format specification: {name}")
+            continue
+        right = size.startswith(".")
+        digits = size.lstrip(".")
+        items.append((code, int(digits) if digits.isdigit() else 20, right))
+    return items, errors
 
 
 def _parse_states(text: str) -> set[str] | None:
@@ -221,6 +253,7 @@ def _node_cells(n: dict) -> dict:
         "X": str(n.get("sockets", 1)), "Y": str(n.get("cores_per_socket", 1)),
         "Z": str(n.get("threads_per_core", 1)),
         "o": n.get("address") or n["name"], "n": n.get("hostname") or n["name"],
+        "allocmem": str(n.get("alloc_memory_mb", 0)),
     }
 
 
@@ -291,6 +324,10 @@ def build_rows(partitions: list[dict], nodes: list[dict], opts: Options, codes: 
             from conf.hostlist import expand_hostlist
             members = [by_name[x] for x in expand_hostlist(p["nodes"]) if x in by_name]
         members = [n for n in members if _node_matches(n, opts)]
+        if not members and opts.states is not None and not opts.node_view and not opts.summarize:
+            # a state filter that leaves a partition no node still lists it (observed)
+            rows.append({**pcells, **_blank_node_cells(), **_group_totals([]), "t": "n/a", "T": "n/a"})
+            continue
         if opts.node_view:
             for n in members:
                 rows.append({**pcells, **_node_cells(n), **_group_totals([n]), "_n": n})
@@ -309,10 +346,38 @@ def build_rows(partitions: list[dict], nodes: list[dict], opts: Options, codes: 
         ordered = sorted(groups, key=lambda k: -_STATE_RANK.get(groups[k][0].get("state", ""), 0))
         for key in ordered:
             rows.append({**pcells, **cells_of[key], **_group_totals(groups[key])})
+    if not opts.node_view and not opts.summarize and not codes & PARTITION_CODES:
+        rows = _merge_across_partitions(rows, partitions, nodes, opts, keyed)
     if opts.node_view:
         order = {n["name"]: i for i, n in enumerate(nodes)}
         rows.sort(key=lambda r: order.get(r["_n"]["name"], 0))
     return rows
+
+
+# fields that differ between partitions: without any of them, sinfo groups nodes across partitions
+PARTITION_CODES = frozenset("PRalLsrhgpSV")
+
+
+def _merge_across_partitions(rows: list[dict], partitions: list[dict], nodes: list[dict], opts: Options,
+                             keyed: list[str]) -> list[dict]:
+    """`sinfo -o "%t %D"` shows `idle 4`, not one row per partition: every node once, grouped
+    only by the fields shown, in the order the per-partition rows came."""
+    seen: set[str] = set()
+    groups: dict[tuple, list[dict]] = {}
+    cells_of: dict[tuple, dict] = {}
+    from conf.hostlist import expand_hostlist
+    by_name = {n["name"]: n for n in nodes}
+    for row in rows:
+        for name in expand_hostlist(row.get("N", "")) if row.get("N") else ():
+            n = by_name.get(name)
+            if n is None or name in seen:
+                continue
+            seen.add(name)
+            cells = _node_cells(n)
+            key = tuple(cells.get(c, "") for c in keyed)
+            groups.setdefault(key, []).append(n)
+            cells_of.setdefault(key, cells)
+    return [{**cells_of[k], **_group_totals(groups[k])} for k in groups]
 
 
 def reason_rows(partitions: list[dict], nodes: list[dict], opts: Options, codes: set) -> list[dict]:
@@ -352,7 +417,7 @@ def _user_and_uid(name: str | None) -> str:
 
 def _blank_node_cells() -> dict:
     return {c: "" for c in ("t", "T", "c", "m", "e", "G", "O", "E", "f", "b", "z", "d", "w",
-                            "H", "u", "X", "Y", "Z", "o")}
+                            "H", "u", "X", "Y", "Z", "o", "allocmem")}
 
 
 def _cut_partition(value: str, width: int, right: bool) -> str:
@@ -363,8 +428,11 @@ def _cut_partition(value: str, width: int, right: bool) -> str:
 
 
 def format_sinfo(partitions: list[dict], nodes: list[dict], opts: Options, now: int) -> tuple[str, list[str]]:
-    items, unknown = fieldfmt.parse(opts.fmt, TITLES)
-    errors = [f"{PROG}: error: Invalid node format specification: {c}" for c in unknown]
+    if opts.items is not None:
+        items, errors = list(opts.items), list(opts.format_errors)
+    else:
+        items, unknown = fieldfmt.parse(opts.fmt, TITLES)
+        errors = [f"Invalid node format specification: {c}" for c in unknown]
     codes = {it[0] for it in items if type(it) is not str}
     if opts.list_reasons:
         rows = reason_rows(partitions, nodes, opts, codes)

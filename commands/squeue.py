@@ -14,11 +14,13 @@ import time
 from commands import fieldfmt
 from commands.formats import (ACTIVE_JOB_STATES, JOB_STATE_COMPACT, REASON_STATES, VALID_JOB_STATES,
                               duration_compact, mem_units, parse_job_states, run_seconds, timestamp)
+from commands.formats import array_task_text as _task_text
+from commands.formats import gres_colon as _gres_colon
 from commands.formats import job_id_text as _job_id   # named in the generated row code
 from commands.optscan import ScanError, scan
 
 PROG = "squeue"
-VERSION = "slurm 22.05.8"
+VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
 DEFAULT_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 LONG_FORMAT = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
 DEFAULT_SORT = "P,t,-p"
@@ -47,6 +49,7 @@ FORMAT2 = {
     "numcpus": "C", "minmemory": "m", "dependency": "E", "prioritylong": "Q", "priority": "p",
     "tres-per-node": "b", "workdir": "Z", "command": "o", "comment": "k", "nodelist": "N",
     "nice": "y", "schednodes": "Y", "groupname": "g", "features": "f", "batchhost": "B",
+    "reqnodes": "n", "excnodes": "x", "groupid": "G", "mincpus": "c", "oversubscribe": "h",
 }
 
 
@@ -95,7 +98,7 @@ CELL_EXPR = {
     "i": "_job_id(j)",
     "A": "str(j['job_id'])",
     "F": "str(j.get('array_job_id') or j['job_id'])",
-    "K": "'N/A' if j.get('array_task_id') is None else str(j['array_task_id'])",
+    "K": "_task_text(j)",
     "j": "j.get('name', '')",
     "u": "j.get('user', '')",
     "U": "str(j.get('uid', ''))",
@@ -119,13 +122,13 @@ CELL_EXPR = {
     "V": "timestamp(j.get('submit_time'), 'N/A')",
     "Q": "str(j.get('priority', 0))",
     "p": "f\"{j.get('priority', 0) / 4294967296:.14f}\"",
-    "b": "_na(j.get('tres_per_node'))",
+    "b": "_na(_gres_colon(j.get('tres_per_node')))",
     "m": "_mem(j)",
     "E": "_null(j.get('dependency'))",
     "Z": "j.get('work_dir', '')",
     "o": "_null(j.get('command'))",
     "k": "_null(j.get('comment'))",
-    "a": "j.get('account', '')",
+    "a": "_null(j.get('account'))",
     "q": "j.get('qos', '')",
     "y": "str(j.get('nice', 0))",
     "Y": "j.get('sched_nodes') or '(null)'",
@@ -136,14 +139,16 @@ CELL_EXPR = {
     "v": "'(null)'",
 }
 _ROW_GLOBALS = {
-    "_job_id": _job_id, "_compact": JOB_STATE_COMPACT, "duration_compact": duration_compact,
+    "_job_id": _job_id, "_task_text": _task_text, "_compact": JOB_STATE_COMPACT, "duration_compact": duration_compact,
     "run_seconds": run_seconds, "_limit": _limit, "_left": _left, "_reason_list": _reason_list,
     "_na": _na, "_null": _null, "timestamp": timestamp, "_end": _end, "_mem": _mem,
+    "_gres_colon": _gres_colon,
 }
 
 
 _HELPER_FIELDS = {
-    "_job_id": ("job_id", "array_job_id", "array_task_id"),
+    "_job_id": ("job_id", "array_job_id", "array_task_id", "array_task_str", "array_max_tasks"),
+    "_task_text": ("array_task_id", "array_task_str", "array_max_tasks"),
     "run_seconds": ("start_time", "end_time", "suspend_time", "state"),
     "_limit": ("time_limit_min",), "_left": ("time_limit_min", "start_time", "end_time",
                                              "suspend_time", "state"),
@@ -152,7 +157,7 @@ _HELPER_FIELDS = {
 }
 # what the filters and the default sort always read
 _BASE_FIELDS = ("job_id", "state", "uid", "partition", "name", "account", "qos", "nodes",
-                "priority", "array_job_id", "array_task_id")
+                "priority", "array_job_id", "array_task_id", "array_task_str", "array_max_tasks")
 
 
 def wanted_fields(exprs) -> list[str]:
@@ -240,7 +245,7 @@ class UsageError(Exception):
 class Options:
     __slots__ = ("fmt", "long", "noheader", "job_ids", "users", "bad_users", "partitions",
                  "states", "names", "nodes", "accounts", "qos", "sort", "version", "help",
-                 "start", "json")
+                 "start", "json", "array", "job_tasks", "format_errors", "steps", "step_fmt")
 
     def __init__(self) -> None:
         self.fmt = None
@@ -260,6 +265,11 @@ class Options:
         self.help = False
         self.start = False           # --start: expected start times of pending jobs
         self.json = False
+        self.array = False           # -r/--array: one line per pending array index
+        self.job_tasks = {}          # -j 12_3: array id -> the indices asked for (12 alone: all)
+        self.format_errors = []      # -O names that are no field (reported, the rest still shown)
+        self.steps = False           # -s: job steps instead of jobs (True, or the step ids asked for)
+        self.step_fmt = None         # -o/-O as given (steps have their own default format)
 
 
 SHORT = "A:ahj::lM:n:o:O:p:q:R:rs::S:t:u:vVw:i:L:"
@@ -278,15 +288,25 @@ LONGS = {
 }
 
 
-def _parse_job_ids(text: str) -> list[int]:
+def _parse_job_ids(text: str, tasks: dict | None = None) -> list[int]:
+    """The job ids of a -j list; `12_3` also records index 3 of array 12 in `tasks` (observed:
+    the index reads like strtol, so `12_x` and `12_[1-3]` ask for index 0)."""
     ids = []
     for item in text.replace(" ", ",").split(","):
         if not item:
             continue
-        base = item.split("_", 1)[0].split("+", 1)[0]
+        head, underscore, index = item.partition("_")
+        base = head.split("+", 1)[0]
         if not base.isdigit() or int(base) == 0:
             raise UsageError([f"{PROG}: error: Invalid job id: {item}"])
         ids.append(int(base))
+        if tasks is not None:
+            digits = len(index) - len(index.lstrip("0123456789"))
+            wanted = tasks.setdefault(int(base), set())
+            if underscore and wanted is not None:
+                wanted.add(int(index[:digits]) if digits else 0)
+            else:
+                tasks[int(base)] = None   # the whole job or array
     return ids
 
 
@@ -322,12 +342,14 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
         elif key == "o":
             opts.fmt = value
         elif key == "O":
-            opts.fmt = _format2(value)
+            opts.fmt, opts.format_errors = _format2(value)
+        elif key == "s":
+            opts.steps = value.split(",") if value else True
         elif key == "j":
             if value is None:
                 want_job_operands = True
             else:
-                opts.job_ids = (opts.job_ids or []) + _parse_job_ids(value)
+                opts.job_ids = (opts.job_ids or []) + _parse_job_ids(value, opts.job_tasks)
         elif key == "u":
             _resolve_users(value, opts)
         elif key == "me":
@@ -359,12 +381,14 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.start = True
         elif key == "json":
             opts.json = True
-        # the rest (-a, -v, -r, --local, -M ...) change nothing on a single cluster
+        elif key == "r":
+            opts.array = True
+        # the rest (-a, -v, --local, -M ...) change nothing on a single cluster
     if operands:
         if not want_job_operands:
             raise UsageError([f"{PROG}: error: Unrecognized option: {operands[0]}",
                               f"Usage: {PROG} [-A account] [--clusters names] [-i seconds] [--job jobid]"])
-        opts.job_ids = (opts.job_ids or []) + _parse_job_ids(",".join(operands))
+        opts.job_ids = (opts.job_ids or []) + _parse_job_ids(",".join(operands), opts.job_tasks)
     if opts.start:
         # --start: pending jobs only (unless -t says otherwise), soonest expected start first
         if opts.states == []:
@@ -373,6 +397,7 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.fmt = START_FORMAT
         if opts.sort is None:
             opts.sort = START_SORT
+    opts.step_fmt = opts.fmt
     if opts.fmt is None:
         opts.fmt = LONG_FORMAT if opts.long else (env.get("SQUEUE_FORMAT") or DEFAULT_FORMAT)
     if opts.sort is None:
@@ -380,17 +405,20 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
     return opts
 
 
-def _format2(value: str) -> str:
+def _format2(value: str) -> tuple[str, list[str]]:
+    """-O fields as a %-format (default width 20, `:.N` right-justified) and the unknown names."""
     parts = []
+    bad = []
     for spec in value.split(","):
         name, _, size = spec.partition(":")
         code = FORMAT2.get(name.strip().lower())
         if code is None:
-            raise UsageError([f"{PROG}: error: Invalid job format specification: {name}"])
+            bad.append(f"{PROG}: error: Invalid job format specification: {name}")
+            continue
         dot = "." if size.startswith(".") else ""
         width = size.lstrip(".") or "20"
         parts.append(f"%{dot}{width}{code}")
-    return "".join(parts)
+    return "".join(parts), bad
 
 
 def select_jobs(jobs: list[dict], opts: Options) -> list[dict]:
@@ -417,6 +445,38 @@ def select_jobs(jobs: list[dict], opts: Options) -> list[dict]:
         if opts.nodes is not None and not _on_nodes(j, opts.nodes):
             continue
         out.append(j)
+    return out
+
+
+def array_rows(jobs: list[dict], opts: Options) -> list[dict]:
+    """Array records as squeue shows them: `-j 12_3` keeps index 3 of array 12 (a pending
+    record narrowed to the indices asked for: `12_3`, or `12_[3-4]` for several), and -r gives
+    each pending index a line of its own (`12_5`, %A still the record's id)."""
+    if not opts.array and not any(v is not None for v in opts.job_tasks.values()):
+        return jobs
+    from conf.arrays import format_indices, parse_indices
+    out = []
+    for j in jobs:
+        wanted = opts.job_tasks.get(j.get("array_job_id") or 0)
+        if wanted is not None and j["job_id"] in opts.job_tasks and opts.job_tasks[j["job_id"]] is None:
+            wanted = None                # also named by its own id
+        pending = j.get("array_task_str") if j.get("array_task_id") is None and j.get("array_job_id") else ""
+        if wanted is not None:
+            if not pending:
+                if j.get("array_task_id") in wanted:
+                    out.append(j)
+                continue
+            indices = [t for t in parse_indices(pending) if t in wanted]
+            if not indices:
+                continue
+            if len(indices) == 1 or opts.array:
+                out.extend(dict(j, array_task_id=t) for t in indices)
+            else:
+                out.append(dict(j, array_task_str=format_indices(indices), array_max_tasks=0))
+        elif pending and opts.array:
+            out.extend(dict(j, array_task_id=t) for t in parse_indices(pending))
+        else:
+            out.append(j)
     return out
 
 
@@ -457,16 +517,51 @@ def sort_jobs(jobs: list[dict], spec: str, now: int) -> list[dict]:
     return out
 
 
+STEP_FORMAT = "%.15i %.8j %.9P %.8u %.9M %N"
+STEP_TITLES = {"i": "STEPID", "j": "NAME", "P": "PARTITION", "u": "USER", "U": "UID", "M": "TIME",
+               "N": "NODELIST", "l": "TIME_LIMIT", "A": "JOBID"}
+
+
+def step_rows(jobs: list[dict], opts: Options, now: int) -> list[dict]:
+    """squeue -s: the running steps of the selected jobs (a batch job's `batch` step runs on
+    its batch host for as long as the job), by partition then step id as Slurm sorts them."""
+    wanted = opts.steps if isinstance(opts.steps, list) else None
+    out = []
+    for j in select_jobs(jobs, opts):
+        if j.get("state") not in ("RUNNING", "SUSPENDED"):
+            continue
+        step_id = f"{_job_id(j)}.batch"
+        if wanted is not None and step_id not in wanted:
+            continue
+        host = j.get("batch_host") or (j.get("nodes") or "").split(",")[0]
+        out.append({"i": step_id, "j": "batch", "P": j.get("partition", ""), "u": j.get("user", ""),
+                    "U": str(j.get("uid", "")), "M": duration_compact(run_seconds(j, now)), "N": host,
+                    "l": _limit(j), "A": str(j["job_id"]), "_key": (j.get("partition", ""), j["job_id"])})
+    out.sort(key=lambda row: row["_key"])
+    return out
+
+
+def format_steps(jobs: list[dict], opts: Options, now: int) -> tuple[str, list[str]]:
+    fmt = opts.step_fmt or STEP_FORMAT
+    items, unknown = fieldfmt.parse(fmt, STEP_TITLES)
+    errors = [f"{PROG}: error: Invalid job format specification: {c}" for c in unknown]
+    lines = [] if opts.noheader else [fieldfmt.header(items, STEP_TITLES, NOCUT_HEADER)]
+    lines.extend(fieldfmt.render(items, row, NOCUT) for row in step_rows(jobs, opts, now))
+    return ("\n".join(lines) + "\n") if lines else "", errors
+
+
 def format_jobs(jobs: list[dict], opts: Options, now: int) -> tuple[str, list[str]]:
     """Filtered, sorted and formatted jobs; returns (stdout text, stderr lines)."""
+    if opts.steps:
+        return format_steps(jobs, opts, now)
     items, unknown = fieldfmt.parse(opts.fmt, CELL_EXPR)
-    errors = [f"{PROG}: error: Invalid job format specification: {c}" for c in unknown]
+    errors = opts.format_errors + [f"{PROG}: error: Invalid job format specification: {c}" for c in unknown]
     lines = []
     if opts.long and opts.fmt == LONG_FORMAT:
         lines.append(time.ctime(now))
     if not opts.noheader:
         lines.append(fieldfmt.header(items, TITLES, NOCUT_HEADER))
-    selected = sort_jobs(select_jobs(jobs, opts), opts.sort, now)
+    selected = sort_jobs(select_jobs(array_rows(jobs, opts), opts), opts.sort, now)
     row = compile_row(items)
     lines.extend([row(j, now) for j in selected])
     return ("\n".join(lines) + "\n") if lines else "", errors
@@ -514,7 +609,10 @@ def _fetch(opts: Options):
     exprs = [CELL_EXPR[it[0]] for it in items if type(it) is not str]
     exprs += [SORT_EXPR[k][0] for k in (p.strip().lstrip("+-")[:1] for p in opts.sort.split(","))
               if k in SORT_EXPR]
-    args: dict = {"include_finished": opts.states != [], "fields": wanted_fields(exprs)}
+    fields = wanted_fields(exprs)
+    if opts.steps:
+        fields = sorted(set(fields) | {"batch_host", "user", "uid", "start_time", "end_time", "time_limit_min"})
+    args: dict = {"include_finished": opts.states != [], "fields": fields}
     if opts.job_ids is not None:
         args["job_ids"] = opts.job_ids
     args["encoding"] = "marshal"

@@ -22,6 +22,7 @@ from nodeagent.errors import AgentError
 from nodeagent.gpus import detect_gpus, node_gpus
 from nodeagent.launcher import seal_inherited_descriptors
 from nodeagent.runs import RunSupervisor
+from nodeagent.steps import StepSupervisor
 from nodeagent.settings import AgentSettings, parse_args, setup_logging
 from nodeagent.spool import Spool
 from nodeagent.transport import ControllerLink
@@ -63,6 +64,7 @@ class NodeAgent:
         self._stop = asyncio.Event()
         self._link: ControllerLink | None = None
         self._runs: RunSupervisor | None = None
+        self._steps: StepSupervisor | None = None
         self._last_register_sent = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -72,6 +74,7 @@ class NodeAgent:
         seal_inherited_descriptors()
         self._link = ControllerLink(self.node, self.settings.controller, self._context, self.settings.keys_dir)
         self._runs = RunSupervisor(self.node, self.spool, self._link.send, self.settings.kill_wait)
+        self._steps = StepSupervisor(self.node, self._link.send, self.settings.kill_wait)
         self._runs.recover()
         log.info("node agent started: %d cpus, %d MB, %d gpus, controller %s, spool %s",
                  self.settings.cpus, self.settings.memory_mb, len(self.gpus),
@@ -86,6 +89,8 @@ class NodeAgent:
                 for task in tasks:
                     task.cancel()
         finally:
+            if self._steps is not None:
+                self._steps.kill_all()     # steps' I/O goes through this process: they end with it
             await self._runs.drain()
             self._link.close()
             log.info("node agent stopped")
@@ -126,7 +131,7 @@ class NodeAgent:
             gpus=self.gpus, boot_time=_boot_time(), agent_start_time=self._started,
             version=_version(), active=self._runs.active_refs(),
             finished=self._runs.finished_refs(), hostname=socket.gethostname(),
-            arch=uname.machine, os=f"{uname.system} {uname.release}"))
+            arch=uname.machine, os=f"{uname.system} {uname.release} {uname.version}"))
 
     async def _heartbeat_loop(self) -> None:
         assert self._link is not None and self._runs is not None
@@ -145,6 +150,8 @@ class NodeAgent:
         while True:
             await asyncio.sleep(min(interval, 1.0))
             self._runs.resend_ends(interval)
+            if self._steps is not None:
+                self._steps.resend_ends(interval)
 
     # ---- incoming ---------------------------------------------------------------------------
 
@@ -167,6 +174,14 @@ class NodeAgent:
                 runs.terminate(msg)
             case wire.Signal():
                 runs.signal(msg)
+            case wire.StepLaunch() if self._steps is not None:
+                self._steps.launch(msg)
+            case wire.StepSignal() if self._steps is not None:
+                self._steps.signal(msg)
+            case wire.StepTerminate() if self._steps is not None:
+                self._steps.terminate(msg)
+            case wire.StepEndAck() if self._steps is not None:
+                self._steps.end_acknowledged(msg)
             case wire.EndAck():
                 runs.end_acknowledged(msg)
             case wire.HeartbeatAck():
@@ -190,9 +205,13 @@ class NodeAgent:
             self.heartbeat_interval = ack.heartbeat_interval
         if ack.kill_wait > 0:
             self._runs.kill_wait = ack.kill_wait
+            if self._steps is not None:
+                self._steps.kill_wait = ack.kill_wait
         log.info("registered with controller epoch %s", ack.controller_epoch)
         # A new controller may not have our completions: tell it now instead of at the next resend.
         self._runs.resend_ends(0.0, force=True)
+        if self._steps is not None:
+            self._steps.resend_ends(0.0, force=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,7 +50,9 @@ class LaunchFailure:
 
 
 def _output_flags(open_mode: str) -> int:
-    tail = os.O_APPEND if open_mode == "append" else os.O_TRUNC
+    # always O_APPEND: the agent's kill notices (runs._kill_notice) go to the same file, and the
+    # job's own writes must land after them, not over them
+    tail = os.O_APPEND if open_mode == "append" else os.O_TRUNC | os.O_APPEND
     return os.O_WRONLY | os.O_CREAT | tail | os.O_CLOEXEC
 
 

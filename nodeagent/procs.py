@@ -70,6 +70,21 @@ def signal_group(pgid: int, sig: int) -> bool:
         return False
 
 
+def signal_group_except(pgid: int, sig: int, spared: int) -> bool:
+    """Send sig to every process of a group but one (a job's steps, not its batch shell)."""
+    delivered = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == spared:
+            continue
+        try:
+            if os.getpgid(int(entry)) == pgid:
+                os.kill(int(entry), sig)
+                delivered = True
+        except (ProcessLookupError, PermissionError):
+            continue
+    return delivered
+
+
 def signal_process(pid: int, sig: int) -> bool:
     try:
         os.kill(pid, sig)

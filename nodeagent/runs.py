@@ -19,7 +19,7 @@ from typing import Callable
 from nodeagent import wire
 from nodeagent.launcher import LaunchFailure, start_run
 from nodeagent.procs import (ExitInfo, ProcessWatcher, is_same_process, signal_group,
-                             signal_process)
+                             signal_group_except, signal_process)
 from nodeagent.spool import RunPhase, RunRecord, RunResult, Spool
 
 log = logging.getLogger("nodeagent.runs")
@@ -34,6 +34,11 @@ class Outcome:
     TIMEOUT = "timeout"
     LAUNCH_FAILED = "launch_failed"
     NODE_FAIL = "node_fail"
+
+
+# Terminate reason -> the tail of slurmstepd's notice ('' for a plain cancel)
+_NOTICE_SUFFIX = {Outcome.CANCELLED: "", Outcome.TIMEOUT: " DUE TO TIME LIMIT", "requeue": " DUE TO JOB REQUEUE",
+                  "requeue_hold": " DUE TO JOB REQUEUE"}
 
 
 @dataclass(slots=True)
@@ -137,7 +142,8 @@ class RunSupervisor:
             return
         record = RunRecord(msg.job_id, msg.attempt, RunPhase.RUNNING, pid=started.process.pid,
                            proc_start_ticks=started.start_ticks, start_time=started.start_time,
-                           time_limit=msg.time_limit)
+                           time_limit=msg.time_limit, warn_signal=msg.warn_signal,
+                           warn_time=msg.warn_time, warn_batch_only=msg.warn_batch_only, stderr=msg.stderr)
         self.spool.save(record, durable=False)  # recorded before anyone is told (see spool.py)
         self.counters.started += 1
         self._track(ActiveRun(record, adopted=False, process=started.process,
@@ -161,7 +167,14 @@ class RunSupervisor:
         run = self._active.get((msg.job_id, msg.attempt))
         if run is not None:
             pid = run.record.pid
-            delivered = signal_process(pid, msg.signal) if msg.batch_only else signal_group(pid, msg.signal)
+            if msg.batch_only:
+                delivered = signal_process(pid, msg.signal)
+            elif msg.full:
+                delivered = signal_group(pid, msg.signal)
+            else:
+                delivered = signal_group_except(pid, msg.signal, pid)
+            if msg.signal in (signals.SIGTERM, signals.SIGKILL):
+                self._kill_notice(run.record, Outcome.CANCELLED)   # slurmstepd notes it as a cancel
             log.info("%s: signal %d to %s %d%s", _name((msg.job_id, msg.attempt)), msg.signal,
                      "pid" if msg.batch_only else "process group", pid,
                      "" if delivered else " (gone)")
@@ -207,6 +220,9 @@ class RunSupervisor:
         if record.time_limit is not None:
             delay = max(0.0, record.start_time + record.time_limit - time.time())
             run.timers.append(self._loop.call_later(delay, self._time_limit_reached, key))
+            if record.warn_signal:
+                warn_delay = max(0.0, delay - record.warn_time)
+                run.timers.append(self._loop.call_later(warn_delay, self._warn, key))
         # The batch shell is gone: like slurmstepd, end whatever it left behind in its group.
         self._watcher.watch(record.pid, lambda info: self._process_ended(key, info),
                             child=not run.adopted,
@@ -218,6 +234,30 @@ class RunSupervisor:
             log.info("%s: time limit reached", _name(key))
             self._kill(run, Outcome.TIMEOUT, self.kill_wait)
 
+    def _kill_notice(self, record: RunRecord, reason: str) -> None:
+        """The line slurmstepd appends to the job's error file when it ends a job early."""
+        why = _NOTICE_SUFFIX.get(reason)
+        if why is None or not record.stderr or record.stderr == "/dev/null":
+            return
+        when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
+        line = f"slurmstepd-{self.node}: error: *** JOB {record.job_id} ON {self.node} CANCELLED AT {when}{why} ***\n"
+        try:
+            with open(record.stderr, "a") as handle:
+                handle.write(line)
+        except OSError:
+            pass   # the job's file system went away: the notice is only informative
+
+    def _warn(self, key: RunKey) -> None:
+        """sbatch --signal: the job's warning that its time limit is near."""
+        run = self._active.get(key)
+        if run is not None and not run.kill_reason:
+            record = run.record
+            if record.warn_batch_only:
+                signal_process(record.pid, record.warn_signal)
+            else:
+                signal_group(record.pid, record.warn_signal)
+            log.info("%s: signal %d, %gs before the time limit", _name(key), record.warn_signal, record.warn_time)
+
     def _kill(self, run: ActiveRun, reason: str, kill_wait: float) -> None:
         """SIGCONT (a stopped job must see the TERM) + SIGTERM now, SIGKILL after kill_wait."""
         if run.kill_reason:
@@ -225,6 +265,7 @@ class RunSupervisor:
         key = (run.record.job_id, run.record.attempt)
         run.kill_reason = reason
         run.kill_signal = signals.SIGTERM
+        self._kill_notice(run.record, reason)
         pgid = run.record.pid
         signal_group(pgid, signals.SIGCONT)
         signal_group(pgid, signals.SIGTERM)

@@ -54,6 +54,10 @@ class RunRecord:
     start_time: float = 0.0
     time_limit: float | None = None
     result: RunResult | None = None
+    warn_signal: int = 0            # --signal, kept so an agent restart still sends it
+    warn_time: float = 0.0
+    warn_batch_only: bool = False
+    stderr: str = ""                # the batch step's error file, for slurmstepd's kill notice
 
     def ended(self, result: RunResult) -> RunRecord:
         return replace(self, phase=RunPhase.ENDED, result=result)
@@ -72,6 +76,8 @@ class RunRecord:
             start_time=float(body.get("start_time", 0.0)),
             time_limit=None if body.get("time_limit") is None else float(body["time_limit"]),
             result=RunResult(**result) if result else None,
+            warn_signal=int(body.get("warn_signal", 0)), warn_time=float(body.get("warn_time", 0.0)),
+            warn_batch_only=bool(body.get("warn_batch_only", False)), stderr=str(body.get("stderr", "")),
         )
 
 

@@ -132,6 +132,9 @@ class Launch:
     memory_mb: int
     gpus: list[int]
     open_mode: str = "truncate"    # 'truncate' | 'append'
+    warn_signal: int = 0           # sbatch --signal: sent warn_time seconds before the time limit
+    warn_time: float = 0.0
+    warn_batch_only: bool = False  # --signal=B:...: to the batch shell only, not its whole group
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +152,15 @@ class Terminate:
 @dataclass(frozen=True, slots=True)
 class Signal:
     """Deliver a signal without ending the job (scancel --signal). batch_only: only the batch shell
-    (scancel -b); otherwise the whole process group."""
+    (scancel -b); full: the whole process group (scancel -f); neither: the job's steps, that is
+    every process of the group but the batch shell (Slurm's default)."""
 
     msg_id: int
     job_id: int
     attempt: int
     signal: int
     batch_only: bool = False
+    full: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,15 +169,91 @@ class EndAck:
     attempt: int
 
 
+# ---- job steps (srun) -------------------------------------------------------------------------
+# ctld -> agent: StepLaunch (this node's share of a step's tasks), StepSignal, StepTerminate,
+# StepEndAck; agent -> ctld: Ack, StepEnded (re-sent until StepEndAck). A step's I/O and each
+# task's exit status go straight from the agent to srun (nodeagent/steps.py, sdk/steps.py).
+
+@dataclass(frozen=True, slots=True)
+class TaskExit:
+    task_id: int
+    exit_code: int
+    signal: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepLaunch:
+    msg_id: int
+    job_id: int
+    attempt: int
+    step_id: int
+    argv: list[str]
+    environment: dict[str, str]    # the step's environment; the agent adds the per-task variables
+    work_dir: str
+    tasks: list[int]               # global task ids (SLURM_PROCID) that run on this node
+    node_index: int                # SLURM_NODEID: this node's place in the step's node list
+    stdout: str                    # '' = forward to srun, else a pattern (%t %n %N %j %s %u %x %%)
+    stderr: str                    # '' = forward to srun (or the stdout file when stdout is one)
+    io_host: str                   # where srun listens for the step's I/O and task exits
+    io_port: int
+    io_key: str                    # shared secret the agent presents to srun
+    uid: int
+    gid: int
+    cpus: int                      # the job's CPUs on this node (SLURM_CPUS_ON_NODE)
+    gpus: list[int]                # the job's GPUs on this node
+    user_name: str = ""
+    job_name: str = ""
+    stdin: str = ""                # which tasks srun feeds its stdin: 'all', a task id; '' = none
+
+
+@dataclass(frozen=True, slots=True)
+class StepSignal:
+    msg_id: int
+    job_id: int
+    step_id: int
+    signal: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepTerminate:
+    """SIGCONT+SIGTERM to every task of the step here, SIGKILL after kill_wait seconds."""
+
+    msg_id: int
+    job_id: int
+    step_id: int
+    kill_wait: float
+    reason: str = ""               # 'timeout' when the job's time limit ends it
+
+
+@dataclass(frozen=True, slots=True)
+class StepEnded:
+    node: str
+    job_id: int
+    step_id: int
+    tasks: list[TaskExit]
+    end_time: float
+    max_rss_kb: int = 0
+    cpu_seconds: float = 0.0
+    srun_lost: bool = False        # srun's connection broke first: the step was killed for it
+
+
+@dataclass(frozen=True, slots=True)
+class StepEndAck:
+    job_id: int
+    step_id: int
+
+
 Message = (Register | Heartbeat | Ack | RunStarted | RunEnded | RegisterAck | HeartbeatAck
-           | Launch | Terminate | Signal | EndAck)
+           | Launch | Terminate | Signal | EndAck | StepLaunch | StepSignal | StepTerminate
+           | StepEnded | StepEndAck)
 
 _KINDS: dict[str, type] = {
     cls.__name__: cls
     for cls in (Register, Heartbeat, Ack, RunStarted, RunEnded, RegisterAck, HeartbeatAck,
-                Launch, Terminate, Signal, EndAck)
+                Launch, Terminate, Signal, EndAck, StepLaunch, StepSignal, StepTerminate,
+                StepEnded, StepEndAck)
 }
-_NESTED = {"RunRef": RunRef, "GpuSpec": GpuSpec}
+_NESTED = {"RunRef": RunRef, "GpuSpec": GpuSpec, "TaskExit": TaskExit}
 
 
 def encode(msg: Message) -> bytes:
@@ -241,7 +322,7 @@ def _check(hint, value, where: str):
         if not isinstance(value, dict):
             raise WireError(f"{where}: expected a map")
         return {_check(kt, k, where): _check(vt, v, where) for k, v in value.items()}
-    if hint in (RunRef, GpuSpec):
+    if hint in (RunRef, GpuSpec, TaskExit):
         return _build(hint, value)
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sdiag", "sprio", "sshare")
+COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sdiag", "sprio", "sshare", "srun",
+            "salloc", "sacctmgr")
 
 TEMPLATE = """#!{python} -S
 # fast launcher written by scripts/fast_launchers.py: -S skips site.py (about 7 ms per call);

@@ -112,6 +112,25 @@ class Client:
                 raise SlurmError("TIMEOUT", f"job {job_id} still {info.state}")
             time.sleep(poll)
 
+    # ---- allocations and steps (salloc, srun; see sdk/steps.py) ----
+    def steps(self):
+        """The allocation and step operations (an sdk.steps.StepClient on this connection)."""
+        from sdk.steps import StepClient
+        return StepClient(self.call)
+
+    def allocate(self, spec: JobSpec, *, idempotency_key: str | None = None, owner: str = "salloc") -> int:
+        """Ask for an allocation without a batch script; it holds its nodes until release().
+        owner='srun': made for one step, released by the controller too if that srun is lost."""
+        return self.steps().allocate(spec.to_wire(), idempotency_key=idempotency_key, owner=owner)
+
+    def allocation(self, job_id: int) -> dict:
+        """The job's state; once RUNNING also its nodes and the environment salloc exports."""
+        return self.steps().allocation(job_id)
+
+    def release(self, job_id: int, *, exit_code: int = 0, signal: int = 0) -> None:
+        """End an allocation (or withdraw a pending one) with the exit status of what ran in it."""
+        self.steps().release(job_id, exit_code=exit_code, signal=signal)
+
     # ---- cluster ----
     def nodes(self) -> list[NodeInfo]:
         return [NodeInfo.from_wire(d) for d in self.call("nodes")["nodes"]]
@@ -143,7 +162,14 @@ class Client:
         [start, end]; with job_ids and no window every matching id is returned."""
         args = {"job_ids": job_ids, "users": users, "all_users": all_users, "start": start,
                 "end": end, "states": states, "names": names, "partitions": partitions}
-        return [AcctRecord.from_wire(d) for d in self.call("accounting", args)["records"]]
+        if isinstance(self._transport, LocalTransport) and self.conf_path:
+            # the database answers when the controller does not (sacct works with it down)
+            from sdk.acctquery import records
+            found = records(self.conf_path, args, socket_path=self._transport.socket_path,
+                            timeout=self._transport.timeout)
+        else:
+            found = self.call("accounting", args)["records"]
+        return [AcctRecord.from_wire(d) for d in found]
 
 
 def current_user_name() -> str:

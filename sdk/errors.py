@@ -20,6 +20,7 @@ ERROR_TEXT: dict[str, str] = {
     "JOB_PENDING": "Job is pending execution",
     "TRANSITION_STATE_NO_UPDATE": "Job can not be altered now, try again later",
     "DEPENDENCY": "Job dependency problem",
+    "INVALID_ARRAY": "Invalid job array specification",
     "INVALID_ACCOUNT": "Invalid account or account/partition combination specified",
     "INVALID_QOS": "Invalid qos specification",
     "INVALID_TIME_LIMIT": "Requested time limit is invalid (missing or exceeds some limit)",

@@ -76,6 +76,21 @@ class JobSpec(_Wire):
     kill_on_invalid_dep: bool | None = None
     submit_line: str = ""                         # the sbatch command line, for sacct SubmitLine
     command: str = ""                             # absolute path of the script file (scontrol Command=)
+    array: str = ""                               # --array as given ('' = not an array job)
+    signal: int = 0                               # --signal number (0 = none)
+    signal_time: int = 0                          # ... sent this many seconds before the time limit
+    signal_flags: str = ""                        # 'B' (batch shell only), 'R', 'RB'
+    deadline: int = 0                             # --deadline (Unix seconds, 0 = none)
+    mail_type: str = ""                           # canonical --mail-type words ('' = none)
+    mail_user: str = ""
+    wckey: str = ""
+    reservation: str = ""
+    cpus_per_gpu: int = 0
+    mem_per_gpu_mb: int | None = None
+    gpus_per_task: str = ""                       # --gpus-per-task as given
+    priority: int | None = None                   # --priority (operators only)
+    min_cpus: int = 0                             # scontrol update NumCPUs= (0 = ntasks x cpus per task)
+    time_min: int = 0                             # --time-min in minutes (0 = none)
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,18 @@ class JobInfo(_Wire):
     submit_line: str = ""
     array_job_id: int = 0
     array_task_id: int | None = None
+    array_task_str: str = ""           # an array's pending record: the indices not started yet ('1-9')
+    array_max_tasks: int = 0           # its throttle (%N; 0 = none)
+    deadline: int = 0
+    time_min_min: int | None = None    # TimeMin in minutes (None = N/A)
+    mail_type: str = ""
+    mail_user: str = ""
+    wckey: str = ""
+    reservation: str = ""
+    tres_per_job: str = ""             # 'gres:gpu:2' (--gpus)
+    tres_per_task: str = ""            # 'gres:gpu:1'
+    cpus_per_tres: str = ""            # 'gres:gpu:2'
+    mem_per_tres: str = ""             # 'gres:gpu:1024'
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from accounting import store
+from accounting import associations, store
 from accounting.db import session_factory
 from sqlalchemy.exc import IntegrityError
 from nodeagent import wire
+from slurmctld_py import arrays
 from slurmctld_py.errors import RequestError
+from slurmctld_py.associations import AssociationRegistry
+from slurmctld_py.fairshare import UsageLedger
 from slurmctld_py.model import Allocation, Job, JobState, Node, Run
 from slurmctld_py.submit import Caller, job_row, parse_spec
 
@@ -55,6 +58,7 @@ class Controller:
         self.outbox: dict[int, Outgoing] = {}
         self.final_facts: dict = {}      # job id -> dependencies.Facts of jobs purged from memory
         self.idempotency: dict[str, int] = {}
+        self.array_members: dict[int, set[int]] = {}   # array id -> its records' job ids
         self._send = send or (lambda node, frame: False)
         self.wake_scheduler: Callable[[], None] = lambda: None
         self.request_flush: Callable[[], None] = self.flush   # the daemon batches: flush soon
@@ -62,6 +66,10 @@ class Controller:
         self._acked: list[int] = []
         self.wake_sender: Callable[[], None] = lambda: None
         self.stats = {"submitted": 0, "started": 0, "ended": 0, "cycles": 0, "rpc": {}}
+        # accounts, users, associations, QOS: loaded by recover(), replaced after sacctmgr commits
+        self.associations = AssociationRegistry()
+        # decayed usage per association and the fair-share factors (PriorityCalcPeriod ticks)
+        self.usage = UsageLedger(config)
         for nc in config.nodes:
             gpu_types = tuple(g.type for g in nc.gres if g.name == "gpu" for _ in range(g.count))
             parts = [p.name for p in config.partitions if nc.name in p.nodes]
@@ -82,6 +90,9 @@ class Controller:
         with self.tx() as s:
             state = store.load_active(s, finished_since=now - self.config.min_job_age)
             store.set_meta(s, "controller_epoch", self.epoch)
+            self.associations.replace(associations.load_all(s))
+            usage_rows = associations.load_usage(s)
+        self.usage.restore(usage_rows, now)
         for row in state.nodes:
             node = self.nodes.get(row.name)
             if node and row.state in ("DOWN", "DRAIN", "UP"):
@@ -93,6 +104,7 @@ class Controller:
         for row in state.jobs:
             job = job_from_row(row)
             self.jobs[job.job_id] = job
+            arrays.register(self, job)
             if row.idempotency_key:
                 self.idempotency[row.idempotency_key] = job.job_id
         for row in state.runs:
@@ -107,6 +119,8 @@ class Controller:
             for a in allocs:
                 if a.node in self.nodes:
                     self.nodes[a.node].runs[(run.job_id, run.attempt)] = run
+            if run.active:
+                self._charge_usage(job, run)
         for row in state.outbox:
             try:
                 msg = wire.decode(row.payload)
@@ -130,6 +144,10 @@ class Controller:
                 raise RequestError("MAX_JOB_COUNT")
             # validate everything (and build the rows) before taking ids
             rows = [job_row(spec, caller, self.config, now, job_id=0, key=key) for spec, key in fresh]
+            for row in rows:    # default account and QOS; AccountingStorageEnforce refusals
+                row["account"], row["qos"] = self.associations.resolve(
+                    self.config.accounting_storage_enforce, caller.user_name, row["account"],
+                    row["partition"].split(","), row["spec"].get("qos") or "")
             try:
                 with self.tx() as s:
                     self._insert_new_jobs(s, rows)
@@ -144,6 +162,7 @@ class Controller:
             for row in rows:
                 job = job_from_dict(row)
                 self.jobs[job.job_id] = job
+                arrays.register(self, job)
                 known[row["idempotency_key"]] = job.job_id
             self.stats["submitted"] += len(rows)
             self.wake_scheduler()
@@ -155,20 +174,34 @@ class Controller:
         ids = store.allocate_job_ids(s, len(rows), self.config.first_job_id) if rows else []
         for row, job_id in zip(rows, ids):
             row["job_id"] = job_id
+            if row.get("array_task_str"):     # an array's pending record: its id is the array's
+                row["array_job_id"] = job_id
         if rows:
             store.insert_jobs(s, rows)
 
     # ------------------------------------------------------------------ cancel / signal
     def cancel(self, caller: Caller, job_ids: list[int], *, signal: int | None, batch_only: bool,
-               filters: dict) -> list[dict]:
+               filters: dict, array_tasks: list[dict] | None = None, full: bool = False) -> list[dict]:
+        """`array_tasks`: [{job_id: array id, tasks: [index, ...], token: '12_[1-3]'}] from
+        scancel's task forms; each gets one result carrying its token."""
         now = self.clock()
         results: list[dict] = []
-        if job_ids:
-            targets = [(jid, self.jobs.get(jid)) for jid in job_ids]
+        if job_ids or array_tasks:
+            targets = arrays.expand_cancel_targets(self, job_ids)
         else:
             targets = [(j.job_id, j) for j in self._filter_jobs(caller, filters)]
+        drops: dict[int, list[int]] = {}
+        if array_tasks:
+            more, drops, token_results = arrays.task_cancel_plan(self, caller, array_tasks, signal)
+            targets += more
+            results += token_results
         ended: list[Job] = []
         with self.tx() as s:
+            for record in arrays.drop_pending(self, s, drops):
+                if not record.state.is_finished:   # no index left: the pending record is cancelled
+                    record.cancelled_by = caller.uid
+                    record.state, record.end_time, record.reason = JobState.CANCELLED, now, "None"
+                    ended.append(record)
             for jid, job in targets:
                 if job is None:
                     results.append({"job_id": jid, "code": "INVALID_JOB_ID"})
@@ -181,9 +214,16 @@ class Controller:
                     continue
                 if signal is not None:
                     if job.state != JobState.RUNNING or job.run is None:
-                        results.append({"job_id": jid, "code": "JOB_PENDING"})
+                        results.append({"job_id": jid, "code": "TRANSITION_STATE_NO_UPDATE"})
                         continue
-                    self._enqueue(s, job.run.batch_host, wire.Signal(0, jid, job.run.attempt, signal, batch_only),
+                    if not job.run.batch_host:   # an allocation (salloc/srun): its steps' tasks
+                        from slurmctld_py import steps as job_steps
+                        job_steps.signal_allocation_steps(self, s, job, signal, now)
+                        results.append({"job_id": jid, "code": ""})
+                        continue
+                    self._enqueue(s, job.run.batch_host,   # no -b/-f: the steps only, as Slurm
+                                  wire.Signal(0, job.job_id, job.run.attempt, signal, batch_only,
+                                              full and not batch_only),
                                   job.job_id, job.run.attempt, now)
                     results.append({"job_id": jid, "code": ""})
                     continue
@@ -196,9 +236,12 @@ class Controller:
                     job.completing = True
                     self._set_state(s, job, JobState.CANCELLED, now)
                     store.add_event(s, job.job_id, "cancelled", now, by=caller.uid)
-                    if job.run is not None:
+                    if job.run is not None and not job.run.batch_host:   # an allocation: nothing runs it
+                        self._end_run(s, job, job.run, "cancelled", 0, 0, now)
+                    elif job.run is not None:
                         self._enqueue(s, job.run.batch_host,
-                                      wire.Terminate(0, jid, job.run.attempt, "cancelled", float(self.config.kill_wait)),
+                                      wire.Terminate(0, job.job_id, job.run.attempt, "cancelled",
+                                                     float(self.config.kill_wait)),
                                       job.job_id, job.run.attempt, now)
                 results.append({"job_id": jid, "code": ""})
             store.update_jobs(s, [{"job_id": j.job_id, "state": "CANCELLED", "end_time": now, "reason": "None",
@@ -239,37 +282,56 @@ class Controller:
         """Commit the solver's starts that still fit, then hand the launches to the sender."""
         now = self.clock()
         usable = []
+        claimed: dict[int, set[int]] = {}    # array tasks taken by this batch
         for start in starts:
-            job = self.jobs.get(start.job_id)
-            if job is None or job.state != JobState.PENDING or job.held:
+            resolved = arrays.resolve_start(self, start.job_id, claimed)
+            if resolved is None:
+                continue
+            job, task = resolved
+            if job.state != JobState.PENDING or job.held:
+                if task is not None:
+                    claimed[job.job_id].discard(task)
                 continue
             allocs = [Allocation(a.node, a.cpus, a.memory_mb, tuple(a.gpus)) for a in start.allocations]
             if not all(self._fits_now(a) for a in allocs):
+                if task is not None:
+                    claimed[job.job_id].discard(task)
                 continue
-            usable.append((job, start, allocs))
+            usable.append((job, task, start, allocs))
             for a in allocs:     # reserve within this batch so two starts never overlap
-                self.nodes[a.node].runs[(job.job_id, -1)] = Run(job.job_id, -1, "launching", [a], now, "")
-        for job, _, allocs in usable:
+                self.nodes[a.node].runs[(start.job_id, -1)] = Run(start.job_id, -1, "launching", [a], now, "")
+        for _, _, start, allocs in usable:
             for a in allocs:
-                self.nodes[a.node].runs.pop((job.job_id, -1), None)
+                self.nodes[a.node].runs.pop((start.job_id, -1), None)
         if not usable:
             return 0
         from conf.hostlist import compress_hostlist
         from slurmctld_py.launch import batch_environment, output_paths
-        from slurmctld_py.submit import tres_string
+        from slurmctld_py.submit import gpus_tracked, tres_string
         with self.tx() as s:
-            for job, start, allocs in usable:
+            for job, task, start, allocs in usable:
+                if task is not None:     # an array task starts: split it off its pending record
+                    job = arrays.split_task(self, s, job, task, now)
                 attempt = job.current_attempt + 1
-                batch = allocs[0].node
+                allocation = bool(job.spec.get("allocation"))   # salloc/srun: nothing to launch
+                batch = "" if allocation else allocs[0].node
                 limit_min = None if start.time_limit is None else int((start.time_limit + 59) // 60)
+                deadline = job.spec.get("deadline") or 0
+                if deadline:   # --deadline: the run may not go past it
+                    left = max(1, int((deadline - now) // 60))
+                    limit_min = left if limit_min is None else min(limit_min, left)
                 end = None if limit_min is None else now + limit_min * 60
                 job.partition = start.partition
                 job.time_limit_min = limit_min
                 job.nodes = compress_hostlist(a.node for a in allocs)
                 job.num_nodes = len(allocs)
                 job.num_cpus = sum(a.cpus for a in allocs)
+                if not job.spec.get("ntasks_set") and not job.spec.get("ntasks_per_node"):
+                    # no -n: a -N range that got more nodes has one task on each (NumTasks)
+                    job.num_tasks = max(job.num_tasks, len(allocs))
                 job.alloc_tres = tres_string(job.num_cpus, sum(a.memory_mb for a in allocs), len(allocs),
-                                             sum(len(a.gpus) for a in allocs))
+                                             sum(len(a.gpus) for a in allocs),
+                                             track_gpus=gpus_tracked(self.config))
                 job.current_attempt = attempt
                 job.start_time = now
                 job.end_time = end
@@ -279,7 +341,8 @@ class Controller:
                 job.stdout, job.stderr = stdout, stderr
                 store.update_job(s, job.job_id, state="RUNNING", partition=job.partition, start_time=now,
                                  end_time=end, time_limit_min=limit_min, nodes=job.nodes,
-                                 num_nodes=job.num_nodes, num_cpus=job.num_cpus, alloc_tres=job.alloc_tres,
+                                 num_nodes=job.num_nodes, num_cpus=job.num_cpus, num_tasks=job.num_tasks,
+                                 alloc_tres=job.alloc_tres,
                                  current_attempt=attempt, reason="None", stdout=stdout, stderr=stderr,
                                  priority=job.priority)
                 store.add_run(s, job.job_id, attempt, state="launching", nodes=job.nodes,
@@ -293,16 +356,44 @@ class Controller:
                     stdout=stdout, stderr=stderr, stdin=stdin, uid=job.uid, gid=job.gid,
                     time_limit=None if limit_min is None else float(limit_min * 60),
                     cpus=allocs[0].cpus, memory_mb=allocs[0].memory_mb, gpus=list(allocs[0].gpus),
-                    open_mode=spec.get("open_mode") or "truncate")
-                self._enqueue(s, batch, launch, job.job_id, attempt, now)
-                run = Run(job.job_id, attempt, "launching", allocs, now, batch)
+                    open_mode=spec.get("open_mode") or "truncate",
+                    warn_signal=int(spec.get("signal") or 0), warn_time=float(spec.get("signal_time") or 0),
+                    warn_batch_only="B" in (spec.get("signal_flags") or ""))
+                if not allocation:
+                    self._enqueue(s, batch, launch, job.job_id, attempt, now)
+                    # sacct lists the batch step while it runs, as Slurm does
+                    store.upsert_step(s, job.job_id, attempt, "batch", name="batch", state="RUNNING",
+                                      start_time=now, nodes=batch, num_tasks=1, num_cpus=allocs[0].cpus)
+                run = Run(job.job_id, attempt, "running" if allocation else "launching", allocs, now, batch)
                 job.run = run
                 for a in allocs:
                     self.nodes[a.node].runs[(job.job_id, attempt)] = run
+                self._charge_usage(job, run)
                 store.add_event(s, job.job_id, "started", now, attempt=attempt, nodes=job.nodes)
         self.stats["started"] += len(usable)
         self.wake_sender()
+        if any(task is not None for _, task, _, _ in usable):
+            self.wake_scheduler()     # an array may have more tasks than one cycle offers
         return len(usable)
+
+    def _charge_usage(self, job: Job, run: Run) -> None:
+        """Start charging a run's billable TRES to its association (fair-share usage)."""
+        assoc = self.associations.find(job.account, job.user_name, job.partition) if job.account else None
+        qos = self.associations.qos().get(job.qos or "normal")
+        self.usage.run_started(
+            job_id=job.job_id, attempt=run.attempt, assoc_id=assoc.id if assoc else None,
+            start=run.start_time, partition=job.partition, allocations=run.allocations,
+            usage_factor=qos.usage_factor if qos else 1.0,
+            time_limit_end=None if job.end_time is None else float(job.end_time))
+
+    def tick_usage(self) -> None:
+        """PriorityCalcPeriod: decay and charge usage, commit it, refresh fair-share."""
+        now = self.clock()
+        active = {(j.job_id, j.run.attempt) for j in self.jobs.values() if j.run is not None and j.run.active}
+        rows = self.usage.tick(now, active)
+        with self.tx() as s:
+            associations.save_usage(s, rows)
+        self.wake_scheduler()
 
     def _fits_now(self, a: Allocation) -> bool:
         node = self.nodes.get(a.node)
@@ -335,6 +426,7 @@ class Controller:
         node.last_heartbeat = now
         node.boot_time, node.agent_start_time = msg.boot_time, msg.agent_start_time
         node.hostname, node.arch, node.os, node.version = msg.hostname, msg.arch, msg.os, msg.version
+        node.last_busy_time = node.last_busy_time or now
         low = ""
         if msg.cpus < node.cpus:
             low = "Low CPUs"
@@ -414,6 +506,10 @@ class Controller:
         if run is not None and run.attempt == msg.attempt and run.state == "launching":
             run.state = "running"
 
+    def _on_StepEnded(self, node: Node, msg: wire.StepEnded) -> None:
+        from slurmctld_py import steps as job_steps
+        job_steps.on_step_ended(self, node, msg)
+
     def _on_RunEnded(self, node: Node, msg: wire.RunEnded) -> None:
         # group commit: ends that arrive together are written in one transaction, and each
         # agent gets its EndAck only after that commit (it re-sends until then)
@@ -448,6 +544,10 @@ class Controller:
                  *, max_rss_kb: int = 0, cpu_seconds: float = 0.0, message: str = "") -> None:
         run.state, run.end_time, run.outcome = "ended", end, outcome
         for a in run.allocations:
+            if a.node in self.nodes:
+                self.nodes[a.node].last_busy_time = end
+        self.usage.run_ended(run.job_id, run.attempt, end)
+        for a in run.allocations:
             node = self.nodes.get(a.node)
             if node:
                 node.runs.pop((run.job_id, run.attempt), None)
@@ -457,12 +557,19 @@ class Controller:
         store.update_run(s, job.job_id, run.attempt, state="ended", end_time=end, outcome=outcome,
                          exit_code=exit_code, exit_signal=signal, max_rss_kb=max_rss_kb or None,
                          cpu_seconds=cpu_seconds or None)
-        step_state = _step_state(outcome, exit_code, signal)
-        store.upsert_step(s, job.job_id, run.attempt, "batch", name="batch", state=step_state,
-                          start_time=run.start_time, end_time=end, exit_code=exit_code, exit_signal=signal,
-                          nodes=run.batch_host, num_tasks=1, num_cpus=run.allocations[0].cpus,
-                          max_rss_kb=max_rss_kb or None, cpu_seconds=cpu_seconds or None)
+        if run.batch_host:    # an allocation (salloc/srun) has no batch step
+            step_state = _step_state(outcome, exit_code, signal)
+            store.upsert_step(s, job.job_id, run.attempt, "batch", name="batch", state=step_state,
+                              start_time=run.start_time, end_time=end, exit_code=exit_code, exit_signal=signal,
+                              nodes=run.batch_host, num_tasks=1, num_cpus=run.allocations[0].cpus,
+                              max_rss_kb=max_rss_kb or None, cpu_seconds=cpu_seconds or None)
+        from slurmctld_py import steps as job_steps
+        job_steps.job_ended(self, s, job, end, outcome)    # srun steps end with their job
         self.stats["ended"] += 1
+        if outcome in ("requeue", "requeue_hold") and not was_cancelled:   # scontrol requeue[hold]
+            from slurmctld_py.changes import requeue_now
+            requeue_now(self, s, job, end, hold=outcome == "requeue_hold")
+            return
         if outcome == "node_fail" and job.requeue and not was_cancelled:
             self._requeue(s, job, end, "node_fail")
             return
@@ -476,7 +583,8 @@ class Controller:
         else:
             state = JobState.COMPLETED if exit_code == 0 and signal == 0 else JobState.FAILED
         job.exit_code, job.exit_signal = exit_code, signal
-        reason = {JobState.FAILED: "NonZeroExitCode" if not signal else "RaisedSignal",
+        # observed: a batch script killed by a signal fails with reason JobLaunchFailure
+        reason = {JobState.FAILED: "NonZeroExitCode" if not signal else "JobLaunchFailure",
                   JobState.TIMEOUT: "TimeLimit", JobState.NODE_FAIL: "NodeDown"}.get(state, "None")
         if outcome == "launch_failed":
             reason = "JobLaunchFailure"
@@ -553,6 +661,9 @@ class Controller:
                     self.final_facts[job_id] = Facts(state, start, code)
 
         def lookup(job_id: int):
+            facts = arrays.array_facts(self, job_id)   # an array id: all of its tasks
+            if facts is not None:
+                return facts
             job = self.jobs.get(job_id)
             if job is not None:
                 return Facts(job.state.value if not job.completing else "RUNNING", job.start_time, job.exit_code)
@@ -563,15 +674,24 @@ class Controller:
             if not j.state.is_finished:
                 key = (j.user_name, j.name)
                 active_by_key[key] = min(active_by_key.get(key, j.job_id), j.job_id)
+        def task_lookup(array_id: int, task: int):
+            return arrays.task_facts(self, array_id, task)
+
         kill_all = "kill_invalid_depend" in self.config.scheduler_parameters
         doomed = []
+        now_eligible = []
         for job in waiting:
             blocked = active_by_key.get((job.user_name, job.name), job.job_id) < job.job_id
-            state, shown = evaluate(parse(job.dependency), lookup, now, singleton_blocked=blocked)
+            state, shown = evaluate(parse(job.dependency), lookup, now, singleton_blocked=blocked,
+                                    task_lookup=task_lookup)
             before = job.dependency_state
             job.dependency_shown = shown
             if state is DepState.SATISFIED:
                 job.dependency_state = "done"
+                # eligible (and accruing age) from now on, as Slurm's EligibleTime/AccrueTime
+                if not job.held:
+                    job.eligible_time = max(now, float(job.spec.get("begin_time") or 0))
+                now_eligible.append(job)
             elif state is DepState.WAITING:
                 job.dependency_state = "Dependency"
             else:
@@ -580,6 +700,10 @@ class Controller:
                     doomed.append(job)
             if job.dependency_state != before:
                 job.reason = job.dependency_state if job.dependency_state != "done" else "None"
+        if now_eligible:
+            with self.tx() as s:
+                store.update_jobs(s, [{"job_id": j.job_id, "eligible_time": j.eligible_time}
+                                      for j in now_eligible])
         if doomed:
             with self.tx() as s:
                 for job in doomed:
@@ -592,11 +716,15 @@ class Controller:
             return
         cutoff = self.clock() - self.config.min_job_age
         from slurmctld_py.dependencies import Facts
-        for job_id in [j.job_id for j in self.jobs.values()
-                       if j.state.is_finished and not j.completing and (j.end_time or 0) < cutoff]:
+        purgeable = arrays.purge_check(self, cutoff)
+        old = [j.job_id for j in self.jobs.values()
+               if j.state.is_finished and not j.completing and (j.end_time or 0) < cutoff and purgeable(j)]
+        array_outcomes = arrays.outcomes_before_purge(self, old)
+        for job_id in old:
             job = self.jobs.pop(job_id)
             # what later dependencies on this job need (the database has it too, for restarts)
             self.final_facts[job_id] = Facts(job.state.value, job.start_time, job.exit_code)
+        self.final_facts.update(array_outcomes)   # an array id stands for all of its tasks
         if len(self.final_facts) > 500_000:
             self.final_facts.clear()
         if len(self.idempotency) > 200_000:
@@ -634,7 +762,9 @@ def _step_state(outcome: str, exit_code: int, signal: int) -> str:
         return KILL_SIGNAL_OUTCOMES[outcome].value
     if outcome == "launch_failed":
         return "FAILED"
-    return "COMPLETED" if exit_code == 0 and signal == 0 else "FAILED"
+    if signal:
+        return "CANCELLED"   # Slurm 22.05 records a batch step ended by a signal as CANCELLED
+    return "COMPLETED" if exit_code == 0 else "FAILED"
 
 
 _JOB_FIELDS = ("job_id", "uid", "gid", "user_name", "group_name", "name", "partition", "req_partitions",
@@ -642,7 +772,8 @@ _JOB_FIELDS = ("job_id", "uid", "gid", "user_name", "group_name", "name", "parti
                "end_time", "time_limit_min", "priority", "nice", "held", "hold_reason", "exit_code",
                "exit_signal", "derived_exit_code", "nodes", "num_nodes", "num_cpus", "num_tasks", "req_tres",
                "alloc_tres", "work_dir", "stdout", "stderr", "restarts", "requeue", "cancelled_by",
-               "current_attempt", "dependency", "comment", "submit_line")
+               "current_attempt", "dependency", "comment", "submit_line", "array_job_id", "array_task_id",
+               "array_task_str", "array_max_tasks")
 
 
 def job_from_dict(row: dict) -> Job:
@@ -650,13 +781,18 @@ def job_from_dict(row: dict) -> Job:
     values["state"] = JobState(row["state"])
     for k, default in (("reason", "None"), ("hold_reason", ""), ("account", ""), ("dependency", ""),
                        ("comment", ""), ("submit_line", ""), ("req_tres", ""), ("alloc_tres", ""),
-                       ("nodes", ""), ("stdout", ""), ("stderr", "")):
+                       ("nodes", ""), ("stdout", ""), ("stderr", ""), ("array_task_str", "")):
         if values.get(k) is None:
             values[k] = default
-    for k in ("restarts", "current_attempt", "exit_code", "exit_signal", "derived_exit_code", "nice", "priority"):
+    for k in ("restarts", "current_attempt", "exit_code", "exit_signal", "derived_exit_code", "nice", "priority",
+              "array_job_id", "array_max_tasks"):
         if values.get(k) is None:
             values[k] = 0
-    return Job(**values)
+    job = Job(**values)
+    if job.is_array_pending_record:
+        from conf.arrays import parse_indices
+        job.array_pending = parse_indices(job.array_task_str)
+    return job
 
 
 def job_from_row(row) -> Job:

@@ -21,9 +21,10 @@ import time
 from accounting import store
 from accounting.db import make_engine, migrate
 from slurmctld_py.agents import AgentLink
-from slurmctld_py.controller import Controller, identity, job_from_row
+from slurmctld_py.controller import Controller, identity
 from slurmctld_py.errors import RequestError
-from slurmctld_py import changes, tokens
+from slurmctld_py import arrays, changes, tokens
+from slurmctld_py import steps as job_steps
 from slurmctld_py.remote import RemoteRpcServer
 from slurmctld_py.rpc import LocalRpcServer
 from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
@@ -93,6 +94,8 @@ class Daemon:
         self.ctl.stats["rpc"][op] = self.ctl.stats["rpc"].get(op, 0) + 1
         now = time.time()
         ctl = self.ctl
+        if op in job_steps.OPS:    # salloc/srun: allocations and job steps
+            return job_steps.dispatch(ctl, caller, op, args)
         if op == "ping":
             return {"host": self.config.control_hosts[0] if self.config.control_hosts else "localhost", "up": True}
         if op == "submit":
@@ -100,13 +103,16 @@ class Daemon:
             if not isinstance(jobs, list) or not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
                 raise RequestError("BAD_REQUEST")
             return {"job_ids": ctl.submit(caller, jobs, keys)}
+        if op == "will_run":   # sbatch --test-only
+            from slurmctld_py.testonly import will_run
+            return will_run(ctl, caller, args.get("job"), now)
         if op == "jobs":
             include_finished = bool(args.get("include_finished"))
             ids = args.get("job_ids")
             if ids is not None:
                 if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
                     raise RequestError("BAD_REQUEST")
-                found = [ctl.jobs[i] for i in ids if i in ctl.jobs]
+                found = arrays.jobs_for_ids(ctl, ids)   # an array id names all its tasks
                 if not found:
                     raise RequestError("INVALID_JOB_ID")
             else:
@@ -131,7 +137,9 @@ class Daemon:
             if sig is not None and (not isinstance(sig, int) or not 0 < sig < 65):
                 raise RequestError("BAD_REQUEST", message="Invalid signal")
             filters = {k: args.get(k) for k in ("user", "name", "partition", "states", "nodes")}
-            results = ctl.cancel(caller, ids, signal=sig, batch_only=bool(args.get("batch_only")), filters=filters)
+            results = ctl.cancel(caller, ids, signal=sig, batch_only=bool(args.get("batch_only")), filters=filters,
+                                 array_tasks=arrays.task_requests(args.get("array_tasks")),
+                                 full=bool(args.get("full")))
             return {"results": results}
         if op == "nodes":
             return {"nodes": [node_info(ctl, n, now) for n in ctl.nodes.values()]}
@@ -143,6 +151,15 @@ class Daemon:
             return {"records": self.accounting(caller, args)}
         if op == "stats":
             return self.statistics()
+        if op == "priorities":     # sprio
+            from slurmctld_py.priority_views import priority_report
+            return priority_report(ctl, self.cache, now)
+        if op == "shares":         # sshare
+            from slurmctld_py.priority_views import share_report
+            return share_report(ctl, now)
+        if op.startswith("acctmgr_"):     # sacctmgr: add/modify/delete/list accounting entities
+            from slurmctld_py.acctmgr import AcctManager
+            return AcctManager(ctl).run(caller, op.removeprefix("acctmgr_"), args)
         if op in ("hold", "release"):
             ids = args.get("job_ids")
             if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
@@ -150,6 +167,11 @@ class Daemon:
             if op == "hold":
                 return {"results": changes.hold(ctl, caller, ids, user_hold=bool(args.get("user_hold")))}
             return {"results": changes.release(ctl, caller, ids)}
+        if op in ("requeue", "requeuehold"):
+            ids = args.get("job_ids")
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise RequestError("BAD_REQUEST")
+            return {"results": changes.requeue(ctl, caller, ids, hold=op == "requeuehold")}
         if op == "update_job":
             job_id, fields = args.get("job_id"), args.get("changes")
             if not isinstance(job_id, int) or not isinstance(fields, dict) or not all(
@@ -204,16 +226,20 @@ class Daemon:
                 raise RequestError("BAD_REQUEST")
         if end is not None:
             end = int(end) + 0.999999   # sacct's times are whole seconds: -E T takes all of second T
+        fields = str_list("fields")
+        from accounting.reader import fetch_records
         with self.ctl.tx() as s:
-            rows = store.query_accounting(s, job_ids=ids, users=users, start=start,
-                                          end=end, states=str_list("states"),
-                                          names=str_list("names"), partitions=str_list("partitions"))
-            records = []
-            now = time.time()
-            for job_row, steps in rows:
-                live = self.ctl.jobs.get(job_row.job_id)
-                job = live if live is not None else job_from_row(job_row)
-                records.append({"job": job_info(job, now), "steps": [step_info(st) for st in steps]})
+            # Core rows of only the columns sacct reads (accounting.reader, the same query the
+            # offline reader runs); jobs still in memory are shown from memory, which is newer.
+            records = fetch_records(s, job_ids=ids, users=users, start=start, end=end,
+                                    states=str_list("states"), names=str_list("names"),
+                                    partitions=str_list("partitions"), fields=fields)
+        now = time.time()
+        jobs = self.ctl.jobs
+        for record in records:
+            live = jobs.get(record["job"]["job_id"])
+            if live is not None:
+                record["job"] = job_info(live, now)
         return records
 
     def statistics(self) -> dict:
@@ -281,12 +307,23 @@ class Daemon:
             except Exception:
                 log.exception("outbox send failed")
 
+    async def usage_loop(self) -> None:
+        """PriorityCalcPeriod: decay and charge fair-share usage, commit it."""
+        while True:
+            await asyncio.sleep(self.ctl.usage.calc_period)
+            try:
+                self.ctl.tick_usage()
+            except Exception:
+                log.exception("fair-share usage update failed; retried next period")
+
     async def monitor_loop(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.ctl.heartbeat_interval))
             try:
                 self.ctl.check_nodes()
                 self.ctl.purge_finished()
+                job_steps.enforce_allocation_limits(self.ctl)
+                changes.expire_deadlines(self.ctl)
             except Exception:
                 log.exception("node monitor failed")
 
@@ -304,27 +341,23 @@ class Daemon:
         try:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(c) for c in (self.link.serve(), self.remote.serve(), self.scheduler_loop(),
-                                                     self.sender_loop(), self.monitor_loop())]
+                                                     self.sender_loop(), self.monitor_loop(),
+                                                     self.usage_loop())]
                 await self.stop.wait()
                 for t in tasks:
                     t.cancel()
         except* asyncio.CancelledError:
             pass
         finally:
+            try:
+                self.ctl.tick_usage()   # a clean stop keeps the usage charged up to now
+            except Exception:
+                log.exception("saving fair-share usage at shutdown failed")
             await self.rpc.close()
             self.link.close()
             self.remote.close()
             self.engine.dispose()
             log.info("slurmctld-py stopped")
-
-
-def step_info(step) -> dict:
-    return {"step_id": step.step_id, "name": step.name or step.step_id, "state": step.state,
-            "exit_code": step.exit_code or 0, "exit_signal": step.exit_signal or 0,
-            "start_time": int(step.start_time or 0), "end_time": int(step.end_time or 0),
-            "nodes": step.nodes or "", "num_nodes": 1, "num_cpus": step.num_cpus or 1,
-            "num_tasks": step.num_tasks or 1, "alloc_tres": step.alloc_tres or "",
-            "max_rss_kb": step.max_rss_kb, "total_cpu_s": step.cpu_seconds}
 
 
 def main(argv: list[str] | None = None) -> int:

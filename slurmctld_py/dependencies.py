@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from slurmctld_py.errors import RequestError
 
+ALL_TASKS = -1     # Dep.task of `185_*`: the whole array, shown as Slurm shows it
 KINDS = ("after", "afterany", "afterok", "afternotok", "aftercorr", "singleton")
 
 
@@ -33,11 +34,16 @@ class Dep:
     kind: str
     job_id: int = 0
     delay_min: int = 0
+    task: int | None = None      # afterok:185_3 names one task of array 185; ALL_TASKS: 185_*
 
     def text(self) -> str:
         if self.kind == "singleton":
             return "singleton"
-        return f"{self.kind}:{self.job_id}" + (f"+{self.delay_min}" if self.delay_min else "")
+        if self.task is None:
+            job = f"{self.job_id}"
+        else:
+            job = f"{self.job_id}_{'*' if self.task == ALL_TASKS else self.task}"
+        return f"{self.kind}:{job}" + (f"+{self.delay_min}" if self.delay_min else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +82,16 @@ def parse(text: str) -> DepExpr:
             raise RequestError("DEPENDENCY")
         for item in ids.split(":"):
             job, plus, delay = item.partition("+")
-            job = job.split("_", 1)[0]          # array forms name their job; arrays are whole jobs here
+            job, underscore, task = job.partition("_")   # 185_3: one task; 185_* the array
             if not job.isdigit() or (plus and (kind != "after" or not delay.isdigit())):
                 raise RequestError("DEPENDENCY")
-            deps.append(Dep(kind, int(job), int(delay) if plus else 0))
+            # Slurm 22.05 here: `185_` means task 0, `185_*` the whole array, `185_x` is refused
+            if underscore and task not in ("*", "") and not task.isdigit():
+                raise RequestError("DEPENDENCY")
+            one_task = None
+            if underscore:
+                one_task = ALL_TASKS if task == "*" else int(task or 0)
+            deps.append(Dep(kind, int(job), int(delay) if plus else 0, one_task))
     return DepExpr(tuple(deps), any_of)
 
 
@@ -88,10 +100,17 @@ _ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED
           "DEADLINE", "OUT_OF_MEMORY")
 
 
-def _one(dep: Dep, lookup: Callable[[int], Facts | None], now: float, singleton_blocked: bool) -> DepState:
+TaskLookup = Callable[[int, int], "Facts | None"]
+
+
+def _one(dep: Dep, lookup: Callable[[int], Facts | None], now: float, singleton_blocked: bool,
+         task_lookup: TaskLookup | None = None) -> DepState:
     if dep.kind == "singleton":
         return DepState.WAITING if singleton_blocked else DepState.SATISFIED
-    facts = lookup(dep.job_id)
+    if dep.task is not None and dep.task != ALL_TASKS and task_lookup is not None:
+        facts = task_lookup(dep.job_id, dep.task)
+    else:
+        facts = lookup(dep.job_id)
     if facts is None:
         return DepState.SATISFIED              # unknown or long gone: Slurm lets it pass
     ended = facts.state in _ENDED
@@ -111,9 +130,11 @@ def _one(dep: Dep, lookup: Callable[[int], Facts | None], now: float, singleton_
 
 
 def evaluate(expr: DepExpr, lookup: Callable[[int], Facts | None], now: float,
-             singleton_blocked: bool = False) -> tuple[DepState, str]:
-    """(overall state, what scontrol/squeue show: the entries not yet satisfied, or '')."""
-    states = [(_one(d, lookup, now, singleton_blocked), d) for d in expr.deps]
+             singleton_blocked: bool = False,
+             task_lookup: TaskLookup | None = None) -> tuple[DepState, str]:
+    """(overall state, what scontrol/squeue show: the entries not yet satisfied, or '').
+    `task_lookup(array_id, task)` answers for one task of an array (`afterok:185_3`)."""
+    states = [(_one(d, lookup, now, singleton_blocked, task_lookup), d) for d in expr.deps]
     if expr.any_of:
         if any(s is DepState.SATISFIED for s, _ in states):
             return DepState.SATISFIED, ""

@@ -111,6 +111,10 @@ class Job:
     dependency: str = ""
     comment: str = ""
     submit_line: str = ""
+    array_job_id: int = 0              # the array this job belongs to (0 = none)
+    array_task_id: int | None = None   # its index; None on an array's pending record
+    array_task_str: str = ""           # pending record: the indices not started yet (Slurm's text)
+    array_max_tasks: int = 0           # the array's throttle (%N, 0 = none)
     # not persisted: derived at run time
     completing: bool = False          # ended in the controller's eyes, processes not yet gone
     run: Run | None = None            # the active (or completing) run
@@ -120,6 +124,12 @@ class Job:
     version: int = 0                  # bumped on every change the scheduler's request cache must see
     dependency_shown: str = ""        # the unmet part of `dependency`, as squeue %E shows it
     dependency_state: str = ""        # '' (none or satisfied), 'Dependency', 'DependencyNeverSatisfied'
+    array_pending: list[int] | None = None   # pending record: array_task_str as sorted indices
+
+    @property
+    def is_array_pending_record(self) -> bool:
+        """The record holding an array's tasks that have not started yet."""
+        return self.array_job_id != 0 and self.array_task_id is None
 
     @property
     def is_active(self) -> bool:
@@ -150,4 +160,5 @@ class Node:
     arch: str = ""
     os: str = ""
     version: str = ""
+    last_busy_time: float = 0.0       # when it last had work (a run started or ended here)
     runs: dict[tuple[int, int], Run] = field(default_factory=dict)   # active runs holding resources here

@@ -40,6 +40,7 @@ class ResourceRequest:
     gpus_per_node: int
     gpu_type: str
     gpus_total: int
+    gpus_per_task: int = 0
 
     @property
     def cpus_per_node(self) -> int:
@@ -73,6 +74,18 @@ def _gpu_request(spec: JobSpec) -> tuple[int, str, int]:
     return per_node, gtype, total
 
 
+def _gpu_spread_limit(spec: JobSpec, total: int, per_node: int) -> int:
+    """Most nodes a --gpus total may be spread over (0: it may not). Observed on Slurm 22.05:
+    `--gpus=6` on 4-GPU nodes runs on two nodes (2 + 4 GPUs), while `-N 1 --gpus=6` and
+    `-n 1 --gpus=5` are refused (one node, or one task, cannot hold them)."""
+    if not total or per_node or spec.gpus_per_task:
+        return 0
+    if spec.nodes_set:
+        return spec.max_nodes if spec.max_nodes > spec.min_nodes else 0
+    limit = min(total, spec.ntasks) if spec.ntasks_set else total
+    return limit if limit > spec.min_nodes else 0
+
+
 def resource_request(spec: JobSpec) -> ResourceRequest:
     if spec.min_nodes < 1 or (spec.max_nodes and spec.max_nodes < spec.min_nodes):
         raise RequestError("INVALID_NODE_COUNT")
@@ -83,13 +96,30 @@ def resource_request(spec: JobSpec) -> ResourceRequest:
     if not spec.ntasks_set:
         ntasks = max(ntasks, min_nodes * (spec.ntasks_per_node or 1))
     per_node, gtype, total = _gpu_request(spec)
-    if total and not per_node and min_nodes == 1:
+    spread_to = _gpu_spread_limit(spec, total, per_node)
+    if total and not per_node and min_nodes == 1 and not spread_to:
         per_node = total
+    per_task = 0
+    if spec.gpus_per_task:
+        try:
+            g = parse_gres("gpu:" + spec.gpus_per_task)[0]
+        except UnitError:
+            raise RequestError("INVALID_GRES") from None
+        per_task, gtype = g.count, g.type or gtype
+    cpus_per_task = spec.cpus_per_task
+    job_gpus = total or per_node * min_nodes or per_task * ntasks
+    # scontrol update NumCPUs= and --cpus-per-gpu raise the CPU count: more CPUs per task
+    min_cpus = max(spec.min_cpus, spec.cpus_per_gpu * job_gpus)
+    if min_cpus > ntasks * cpus_per_task:
+        cpus_per_task = math.ceil(min_cpus / ntasks)
+    mem_per_node = spec.mem_per_node_mb
+    if mem_per_node is None and spec.mem_per_cpu_mb is None and spec.mem_per_gpu_mb is not None:
+        mem_per_node = spec.mem_per_gpu_mb * max(1, job_gpus // min_nodes)   # --mem-per-gpu
     return ResourceRequest(
-        min_nodes=min_nodes, max_nodes=spec.max_nodes or min_nodes, ntasks=ntasks,
-        cpus_per_task=spec.cpus_per_task, ntasks_per_node=spec.ntasks_per_node,
-        mem_per_node_mb=spec.mem_per_node_mb, mem_per_cpu_mb=spec.mem_per_cpu_mb,
-        gpus_per_node=per_node, gpu_type=gtype, gpus_total=total)
+        min_nodes=min_nodes, max_nodes=spec.max_nodes or spread_to or min_nodes, ntasks=ntasks,
+        cpus_per_task=cpus_per_task, ntasks_per_node=spec.ntasks_per_node,
+        mem_per_node_mb=mem_per_node, mem_per_cpu_mb=spec.mem_per_cpu_mb,
+        gpus_per_node=per_node, gpu_type=gtype, gpus_total=total, gpus_per_task=per_task)
 
 
 def _type_ok(hint, value) -> bool:
@@ -173,6 +203,11 @@ def check_fits(spec: JobSpec, req: ResourceRequest, partitions: list, config, de
         if not gpu_ok:
             detail = ""
             continue
+        if req.gpus_total and not req.gpus_per_node:   # --gpus over several nodes: enough of them
+            most = sorted((_gpus_on(n, req.gpu_type) for n in gpu_ok), reverse=True)[: req.max_nodes]
+            if sum(most) < req.gpus_total:
+                detail = ""
+                continue
         return
     raise RequestError("REQUESTED_NODE_CONFIG_UNAVAILABLE", detail)
 
@@ -191,9 +226,16 @@ def _memory_needed(req: ResourceRequest, node_memory: int, default_mem_per_cpu) 
     return 0   # whole node, which always fits
 
 
-def tres_string(cpus: int, mem_mb: int, nodes: int, gpus: int) -> str:
+def gpus_tracked(config) -> bool:
+    """GPUs appear in TRES strings only when AccountingStorageTRES lists gres/gpu (as in Slurm,
+    which tracks cpu, mem, node and billing by default)."""
+    listed = str(config.raw.get("AccountingStorageTRES") or "").lower()
+    return "gres/gpu" in listed.split(",") or "gres/gpu" in listed
+
+
+def tres_string(cpus: int, mem_mb: int, nodes: int, gpus: int, *, track_gpus: bool = True) -> str:
     text = f"cpu={cpus},mem={format_memory_mb(mem_mb)},node={nodes},billing={cpus}"
-    if gpus:
+    if gpus and track_gpus:
         text += f",gres/gpu={gpus}"
     return text
 
@@ -213,13 +255,44 @@ def _spread_tasks(spec: JobSpec, partitions: list, config) -> JobSpec:
     return replace(spec, min_nodes=needed, max_nodes=0)
 
 
+def check_features(constraint: str, partitions: list, config) -> None:
+    """slurmctld refuses a --constraint naming a feature no node of the job's partitions has."""
+    import re
+    wanted = {re.sub(r"\*\d+$", "", word) for word in re.split(r"[&|,()\[\]]", constraint)} - {""}
+    have = {f for part in partitions for n in part.nodes for f in config.node(n).features}
+    if wanted - have:
+        raise RequestError("INVALID_FEATURE")
+
+
+def check_job_options(spec: JobSpec, now: float) -> None:
+    """The recorded options slurmctld refuses at submit: a reservation that does not exist (this
+    controller has none yet), a deadline before the begin time or already past."""
+    if spec.reservation:
+        raise RequestError("INVALID_RESERVATION", message="Requested reservation is invalid")
+    if spec.deadline and spec.deadline < now:
+        raise RequestError("INVALID_TIME_LIMIT")   # observed: a past --deadline is refused so
+    if spec.signal and spec.signal < 0:
+        raise RequestError("BAD_REQUEST", message="Invalid signal")
+
+
 def job_row(spec: JobSpec, caller: Caller, config, now: float, *, job_id: int, key: str | None) -> dict:
     """The `jobs` row for a validated spec (raises RequestError when it must be refused)."""
     if not spec.script.startswith("#!"):
         raise RequestError("BAD_REQUEST", message="Batch script must start with #!")
+    from slurmctld_py.arrays import array_columns
+    array = array_columns(spec, config)     # observed: Slurm refuses a bad --array before all else
     if spec.dependency:
         from slurmctld_py.dependencies import parse
         parse(spec.dependency)
+    check_job_options(spec, now)
+    if spec.constraint:
+        check_features(spec.constraint, choose_partitions(spec, config), config)
+    if spec.priority is not None and caller.uid != 0:
+        from dataclasses import replace
+        spec = replace(spec, priority=None)   # --priority is an operator's: slurmctld drops a user's
+    if spec.deadline and not spec.time_min and spec.time_limit_min is None:
+        from dataclasses import replace
+        spec = replace(spec, time_min=1)      # observed: a deadline without -t gets TimeMin=00:01:00
     partitions = choose_partitions(spec, config)
     for part in partitions:
         if part.state in ("DRAIN", "INACTIVE"):
@@ -248,12 +321,13 @@ def job_row(spec: JobSpec, caller: Caller, config, now: float, *, job_id: int, k
         "partition": ",".join(p.name for p in partitions), "req_partitions": spec.partition,
         "account": spec.account, "qos": spec.qos or "normal", "state": "PENDING",
         "reason": "JobHeldUser" if held else "None", "spec": spec.to_wire(), "script": spec.script,
-        "submit_time": now, "eligible_time": None if held else max(now, float(spec.begin_time or 0)),
+        "submit_time": now, "eligible_time": None if held or spec.dependency else max(now, float(spec.begin_time or 0)),
         "time_limit_min": time_limit_min, "priority": 0, "nice": spec.nice, "held": held,
         "hold_reason": "JobHeldUser" if held else "", "num_nodes": req.min_nodes,
         "num_cpus": req.total_cpus, "num_tasks": req.ntasks,
-        "req_tres": tres_string(req.total_cpus, mem * req.min_nodes, req.min_nodes, gpus),
+        "req_tres": tres_string(req.total_cpus, mem * req.min_nodes, req.min_nodes, gpus,
+                                track_gpus=gpus_tracked(config)),
         "work_dir": work_dir, "stdout": spec.stdout, "stderr": spec.stderr,
         "requeue": bool(requeue), "dependency": spec.dependency, "comment": spec.comment,
-        "submit_line": spec.submit_line,
+        "submit_line": spec.submit_line, **array,
     }

@@ -5,6 +5,7 @@ from operator import attrgetter
 
 from conf.hostlist import compress_hostlist
 from conf.units import format_memory_mb
+from slurmctld_py.launch import shown_paths
 from slurmctld_py.model import Job, Node
 
 
@@ -20,7 +21,10 @@ def _tres_per_node(job: Job) -> str:
 def _batch_host(job: Job) -> str:
     if job.run is not None:
         return job.run.batch_host
-    return job.nodes.split(",")[0] if job.nodes and "[" not in job.nodes else ""
+    if not job.nodes:
+        return ""
+    from conf.hostlist import expand_hostlist
+    return expand_hostlist(job.nodes)[0]   # the first node of a finished job ran its script
 
 
 def _spec(key: str, default=None):
@@ -36,8 +40,12 @@ JOB_FIELDS: dict = {
     "completing": attrgetter("completing"),
     "reason": lambda j: (j.hold_reason or "JobHeldUser") if j.held else j.reason,
     "reason_detail": attrgetter("reason_detail"), "account": attrgetter("account"), "qos": attrgetter("qos"),
-    "priority": lambda j: 0 if j.held else j.priority, "nice": attrgetter("nice"),
-    "submit_time": lambda j: int(j.submit_time), "eligible_time": lambda j: int(j.eligible_time or 0),
+    "priority": lambda j: 0 if j.held else (j.spec["priority"] if j.spec.get("priority") is not None
+                                            else j.priority), "nice": attrgetter("nice"),
+    "submit_time": lambda j: int(j.submit_time),
+    # not eligible yet while a dependency is unresolved (scontrol shows EligibleTime=Unknown)
+    "eligible_time": lambda j: (0 if j.state.value == "PENDING" and j.dependency_state not in ("", "done")
+                                else int(j.eligible_time or 0)),
     "start_time": lambda j: int(j.start_time or j.expected_start or 0),
     "end_time": lambda j: int(j.end_time or 0), "time_limit_min": attrgetter("time_limit_min"),
     "num_nodes": attrgetter("num_nodes"), "max_nodes": lambda j: int(j.spec.get("max_nodes") or 0),
@@ -50,14 +58,26 @@ JOB_FIELDS: dict = {
     "nodes": attrgetter("nodes"), "sched_nodes": attrgetter("expected_nodes"), "batch_host": _batch_host,
     "req_nodes": _spec("nodelist", ""), "exc_nodes": _spec("exclude", ""), "features": _spec("constraint", ""),
     "work_dir": attrgetter("work_dir"), "command": _spec("command", "(null)"),
-    "stdout": lambda j: j.stdout or j.spec.get("stdout") or "",
-    "stderr": lambda j: j.stderr or j.spec.get("stderr") or "", "stdin": _spec("stdin", "/dev/null"),
+    "stdout": lambda j: shown_paths(j)[0], "stderr": lambda j: shown_paths(j)[1],
+    "stdin": lambda j: shown_paths(j)[2],
     "exit_code": attrgetter("exit_code"), "exit_signal": attrgetter("exit_signal"),
     "derived_exit_code": attrgetter("derived_exit_code"), "requeue": attrgetter("requeue"),
     "restarts": attrgetter("restarts"), "held": attrgetter("held"), "dependency": attrgetter("dependency_shown"),
     "comment": attrgetter("comment"), "exclusive": lambda j: bool(j.spec.get("exclusive")),
     "gpus": lambda j: list(j.run.allocations[0].gpus) if j.run is not None else [],
     "cancelled_by": attrgetter("cancelled_by"), "submit_line": attrgetter("submit_line"),
+    "array_job_id": attrgetter("array_job_id"), "array_task_id": attrgetter("array_task_id"),
+    "array_task_str": attrgetter("array_task_str"), "array_max_tasks": attrgetter("array_max_tasks"),
+    "deadline": lambda j: int(j.spec.get("deadline") or 0),
+    "time_min_min": lambda j: j.spec.get("time_min") or None,
+    "mail_type": _spec("mail_type", ""),
+    "mail_user": lambda j: (j.spec.get("mail_user") or j.user_name) if j.spec.get("mail_type") else "",
+    "wckey": _spec("wckey", ""), "reservation": _spec("reservation", ""),
+    "tres_per_job": lambda j: "gres:gpu:" + j.spec["gpus"] if j.spec.get("gpus") else "",
+    "tres_per_task": lambda j: "gres:gpu:" + j.spec["gpus_per_task"] if j.spec.get("gpus_per_task") else "",
+    "cpus_per_tres": lambda j: f"gres:gpu:{j.spec['cpus_per_gpu']}" if j.spec.get("cpus_per_gpu") else "",
+    "mem_per_tres": lambda j: (f"gres:gpu:{j.spec['mem_per_gpu_mb']}"
+                               if j.spec.get("mem_per_gpu_mb") is not None else ""),
 }
 
 
@@ -104,9 +124,19 @@ def node_info(ctl, node: Node, now: float) -> dict:
         "features": ",".join(node.features), "weight": node.weight, "boot_time": int(node.boot_time),
         "slurmd_start_time": int(node.agent_start_time), "responding": node.responding,
         "address": node.hostname or node.name, "hostname": node.hostname or node.name,
-        "arch": node.arch, "os": node.os, "sockets": 1, "cores_per_socket": node.cpus, "threads_per_core": 1,
+        "arch": node.arch, "os": node.os, **_topology(ctl, node), "last_busy_time": int(node.last_busy_time),
         "version": "22.05.8",
     }
+
+
+def _topology(ctl, node) -> dict:
+    """Sockets/cores/threads as slurm.conf gives them (a bare CPUs=8 is 8 sockets of 1 core)."""
+    try:
+        conf = ctl.config.node(node.name)
+    except KeyError:
+        return {"sockets": node.cpus, "cores_per_socket": 1, "threads_per_core": 1}
+    return {"sockets": conf.sockets, "cores_per_socket": conf.cores_per_socket,
+            "threads_per_core": conf.threads_per_core}
 
 
 def partition_info(ctl, part) -> dict:

@@ -82,9 +82,14 @@ def test_run_seconds_uses_now_for_running_jobs():
 
 
 def test_fieldfmt_parse_and_fit():
+    # Slurm splits at every `%` and skips empty pieces: `%%x` is a field `x` (unknown here)
     items, unknown = fieldfmt.parse("%.18i %-5j%%x%5j", "ij")
     assert items == [("i", 18, True), " %-5j%x", ("j", 5, False)]
-    assert unknown == ["-"]
+    assert unknown == ["-", "x"]
+    # observed (tests/golden/views/squeue.json fmt_percent): `%i%%%j` prints JOBID then NAME
+    assert fieldfmt.parse("%i%%%j", "ij") == ([("i", 0, False), ("j", 0, False)], [])
+    assert fieldfmt.parse("a%%b", "b") == (["a", ("b", 0, False)], [])
+    assert fieldfmt.parse("x%.5%y", "y") == (["x%.5", ("y", 0, False)], [""])
     assert fieldfmt.fit("longname_abc", 8, True) == "longname"
     assert fieldfmt.fit("2:00:00", 3, True, cut=False) == "2:00:00"   # squeue %.3l
     assert fieldfmt.fit("2:00:00", 3, False, cut=False) == "2:0"      # squeue %3l

@@ -104,9 +104,12 @@ def test_time_fields():  # sacct -j 5,7,54 -o JobID,State,ExitCode,DerivedExitCo
         "------------ ---------- -------- --------------- ---------- ---------- ------------------- ------------------- ------------------- ------------------- ---------- ",
         "5            CANCELLED+      0:0             0:0   00:00:34         34 2026-11-28T15:27:56 2026-11-28T15:28:30 2026-11-28T15:27:54 2026-11-28T15:27:54  UNLIMITED ",
         "5.batch       CANCELLED     0:15                   00:00:34         34 2026-11-28T15:27:56 2026-11-28T15:28:30 2026-11-28T15:27:56 2026-11-28T15:27:56            ",
-        "7            CANCELLED+      0:0             0:0   00:00:00          0                None 2026-11-28T15:28:30 2026-11-28T15:27:54 2026-11-28T15:27:54   00:30:00 ",
-        # real Slurm printed Partition+ (Partition_Limit) for 54's Timelimit: we hold no "unset" limit
-        "54              PENDING      0:0             0:0   00:00:00          0             Unknown             Unknown 2026-11-28T15:27:54             Unknown  UNLIMITED ",
+        # a job cancelled before it started shows its end time as Start once slurmdbd has the
+        # record (re-observed 17:29 with a held and a --begin job: `sacct -X -j 501,502 -o ...Start,End`;
+        # this capture's `None` was read before the database caught up)
+        "7            CANCELLED+      0:0             0:0   00:00:00          0 2026-11-28T15:28:30 2026-11-28T15:28:30 2026-11-28T15:27:54 2026-11-28T15:27:54   00:30:00 ",
+        # never started, no -t: the partition's limit is still to come (real Slurm: Partition+)
+        "54              PENDING      0:0             0:0   00:00:00          0             Unknown             Unknown 2026-11-28T15:27:54             Unknown Partition+ ",
     ]
 
 

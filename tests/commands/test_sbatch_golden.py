@@ -106,6 +106,34 @@ GOLDEN = [
     (["-H", "emptyq.sh"], {}, ["sbatch: option '--comment' requires an argument", TRY], 255),
     (["-H", "slurmbad.sh"], {}, ["sbatch: error: Change from #SLURM to #SBATCH in your script and verify the "
                                  "options are valid in sbatch", "sbatch: unrecognized option '--foo'", TRY], 255),
+    # the options recorded in the job (observed on /usr/bin/sbatch 22.05.8, same commands)
+    (["--signal=FOO", "--wrap", "true"], {}, ["sbatch: error: Invalid --signal specification"], 255),
+    (["--signal=0", "--wrap", "true"], {}, ["sbatch: error: Invalid --signal specification"], 255),
+    (["--signal=USR1@65536", "--wrap", "true"], {}, ["sbatch: error: Invalid --signal specification"], 255),
+    (["--signal=B:USR1@abc", "--wrap", "true"], {}, ["sbatch: error: Invalid --signal specification"], 255),
+    (["--deadline=foo", "--wrap", "true"], {},
+     ["Invalid time specification (pos=0): foo", "sbatch: error: Invalid --deadline specification"], 255),
+    (["--begin=foo", "--wrap", "true"], {},
+     ["Invalid time specification (pos=0): foo", "sbatch: error: Invalid --begin specification"], 255),
+    (["--begin=12:00 foo", "--wrap", "true"], {},
+     ["Invalid time specification (pos=6): 12:00 foo", "sbatch: error: Invalid --begin specification"], 255),
+    (["--deadline=now+1x", "--wrap", "true"], {},
+     ["Invalid time specification (pos=4): now+1x", "sbatch: error: Invalid --deadline specification"], 255),
+    (["--mail-type=FOO", "--wrap", "true"], {}, ["sbatch: error: Invalid --mail-type specification"], 255),
+    (["--mail-type=,", "--wrap", "true"], {}, ["sbatch: error: Invalid --mail-type specification"], 255),
+    (["--priority=-5", "--wrap", "true"], {}, ["sbatch: error: Priority must be >= 0"], 255),
+    (["--priority=4294967294", "--wrap", "true"], {}, ["sbatch: error: Priority must be < 4294967294"], 255),
+    (["--open-mode=foo", "--wrap", "true"], {}, ["sbatch: error: Invalid --open-mode specification"], 255),
+    (["--cpus-per-gpu=abc", "--wrap", "true"], {}, ['sbatch: error: Invalid numeric value "abc" for --cpus-per-gpu.'], 1),
+    (["--mem-per-gpu=abc", "--wrap", "true"], {}, ["sbatch: error: Invalid --mem-per-gpu specification"], 255),
+    (["--gpus-per-task=1", "--wrap", "true"], {},
+     ["sbatch: error: Failed to validate job spec. --gpus-per-task used without either --gpus or -n/--ntasks "
+      "is not allowed.", "sbatch: error: Invalid generic resource (gres) specification"], 1),
+    (["--export-file=/nonexist", "--wrap", "true"], {},
+     ["sbatch: error: Could not open user environment file /nonexist"], 1),
+    (["--time-min=abc", "--wrap", "true"], {}, ["sbatch: error: Invalid --time-min specification"], 255),
+    (["--begin=now+2hours", "--deadline=now+1hour", "--wrap", "true"], {},
+     ["sbatch: error: Incompatible begin and deadline time specification"], 1),
 ]
 
 
@@ -152,7 +180,7 @@ def test_directory_reads_as_empty_script(workdir, capsys):
 
 
 def test_version_and_help(workdir, capsys):
-    assert run(["-V"], capsys) == (0, ["slurm 22.05.8"])
+    assert run(["-V"], capsys) == (0, ["slurm-wlm 22.05.8"])   # /usr/bin/sbatch -V
     code, lines = run(["--help"], capsys)
     assert code == 0 and lines[0] == "Usage: sbatch [OPTIONS(0)...] [ : [OPTIONS(N)...]] script(0) [args(0)...]"
     code, lines = run(["--usage"], capsys)
@@ -165,8 +193,22 @@ def test_slurm_exit_error_overrides_exit_code(workdir, monkeypatch, capsys):
 
 
 def test_unsupported_option_is_refused_not_ignored(workdir, capsys):
-    code, lines = run(["--array=0-3", "--wrap", "true"], capsys)
-    assert code == 1 and lines == ["sbatch: error: --array is not supported by this scheduler yet"]
+    code, lines = run(["-M", "other", "--wrap", "true"], capsys)
+    assert code == 1 and lines == ["sbatch: error: --clusters is not supported by this scheduler yet"]
+
+
+@pytest.mark.parametrize("argv, env, expected", [
+    (["--array=0-15"], {}, "0-15"),
+    (["-a", "1,3,5-7"], {}, "1,3,5-7"),
+    (["-a0-20:4"], {}, "0-20:4"),
+    (["--arr=0-9%2"], {}, "0-9%2"),
+    ([], {"SBATCH_ARRAY_INX": "3-4"}, "3-4"),
+    (["-a", "0-1"], {"SBATCH_ARRAY_INX": "3-4"}, "0-1"),   # the command line wins (observed: tasks 0,1)
+])
+def test_array_is_passed_to_the_controller_as_given(workdir, argv, env, expected):
+    # Slurm's sbatch checks nothing here: `sbatch --array=abc` fails only at the controller
+    spec = sbatch.build_spec([*argv, "--wrap", "true"], {"PATH": "/usr/bin", **env}, str(workdir))
+    assert spec["array"] == expected
 
 
 def test_console_script_reports_errors_without_a_controller(workdir):

@@ -196,9 +196,12 @@ def test_export_environment(export, expected):
 
 def test_export_is_sent_raw_with_its_environment():
     result = spec(["--export=NONE", "--wrap", "x"])
-    assert result["export"] == "NONE" and result["environment"] == {"SLURM_CONF": "/etc/slurm/slurm.conf"}
+    # sbatch adds SLURM_JOB_NAME itself (observed in the job of `sbatch --export=NONE job.sh`)
+    assert result["export"] == "NONE" and result["environment"] == {"SLURM_CONF": "/etc/slurm/slurm.conf",
+                                                                    "SLURM_JOB_NAME": "wrap"}
     result = spec(["--wrap", "x"], env=dict(ENV, SBATCH_EXPORT="FOO"))
-    assert result["export"] == "FOO" and result["environment"] == {"SLURM_CONF": "/etc/slurm/slurm.conf", "FOO": "1"}
+    assert result["export"] == "FOO" and result["environment"] == {"SLURM_CONF": "/etc/slurm/slurm.conf", "FOO": "1",
+                                                                   "SLURM_JOB_NAME": "wrap"}
     assert spec(["--wrap", "x"])["export"] == "ALL"
 
 

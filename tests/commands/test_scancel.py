@@ -66,6 +66,25 @@ GOLDEN = [
     (["-v", "99999_[1-3]"], ["scancel: Terminating job 99999_[1-3]",              # scancel -v 99999_[1-3]
                              "scancel: error: Kill job error on job id 99999_[1-3]: Invalid job id specified"], 0),
     (["12.0"], ["scancel: error: Kill job error on job step id 12.0: Invalid job id specified"], 1),
+    # bracket ranges are checked like hostlist ranges before anything is sent (scancel -v 409_[...])
+    (["-v", "409_[10-16:2]"], ["scancel: error: _parse_single_range: Invalid range: `10-16:2'",
+                               "scancel: error: Invalid job id 409_[10-16:2]"], 1),
+    (["-v", "409_[3-1]"], ["scancel: error: _parse_single_range: Invalid range: `3-1'",
+                           "scancel: error: Invalid job id 409_[3-1]"], 1),
+    (["409_[-8]"], ["scancel: error: _parse_single_range: Invalid range: `-8'",
+                    "scancel: error: Invalid job id 409_[-8]"], 1),
+    (["409_[9x]"], ["scancel: error: _parse_single_range: Invalid range: `9x'",
+                    "scancel: error: Invalid job id 409_[9x]"], 1),
+    (["409_[4-5,]"], ["scancel: error: _parse_single_range: Invalid range: `'",
+                      "scancel: error: Invalid job id 409_[4-5,]"], 1),
+    (["409_[]"], ["scancel: error: _parse_single_range: Invalid range: `'",
+                  "scancel: error: Invalid job id 409_[]"], 1),
+    (["409_[0-99999]"], ["scancel: error: _parse_single_range: Too many hosts in range `0-99999'",
+                         "scancel: error: Invalid job id 409_[0-99999]"], 1),
+    (["409_[18"], ["scancel: error: Invalid job id 409_[18"], 1),                # scancel 409_[18
+    (["409_19]"], ["scancel: error: Invalid job id 409_19]"], 1),                # scancel 409_19]
+    (["-v", "409_[7-]"], ["scancel: Terminating job 409_[7-]",                   # scancel -v 409_[7-]
+                          "scancel: error: Kill job error on job id 409_[7-]: Invalid job id specified"], 0),
     (["-v", "99999,99998"], ["scancel: Terminating job 99999", "scancel: Terminating job 99998",
                              "scancel: error: Kill job error on job id 99999: Invalid job id specified",
                              "scancel: error: Kill job error on job id 99998: Invalid job id specified"], 0),
@@ -80,8 +99,9 @@ GOLDEN = [
     (["-Q", "-s", "USR1", "34"], [], 1),                                          # scancel -Q -s USR1 62 (done)
     (["-v", "-s", "USR1", "62"], ["scancel: Signal 10 to job 62"], 0),            # scancel -v -s USR1 62
     (["-v", "-b", "62"], ["scancel: Terminating batch job 62"], 0),               # scancel -v -b 62
-    (["7"], ["scancel: error: Kill job error on job id 7: Access/permission denied"], 1),
-    (["-Q", "7"], [], 1),
+    # runuser -u nobody -- scancel 7 / scancel -Q 7 (a root job): errno 2002 & 0xff, shown even with -Q
+    (["7"], ["scancel: error: Kill job error on job id 7: Access/permission denied"], 210),
+    (["-Q", "7"], ["scancel: error: Kill job error on job id 7: Access/permission denied"], 210),
     (["--foo"], ["scancel: unrecognized option '--foo'", TRY], 1),                # scancel --foo
     (["-s"], ["scancel: option requires an argument -- 's'", TRY], 1),            # scancel -s
     (["--batch=1", "1"], ["scancel: option '--batch' doesn't allow an argument", TRY], 1),
@@ -106,7 +126,7 @@ GOLDEN = [
      ["scancel: error: No active jobs match ALL job filters, including: job_name=nosuch nodelist=n[1-2] "], 0),
     (["-n", "nosuch"], [], 0),
     (["-v", "-n", "match"], ["scancel: Terminating job 62"], 0),
-    (["-V"], ["slurm 22.05.8"], 0),
+    (["-V"], ["slurm-wlm 22.05.8"], 0),                                           # scancel -V
 ]
 
 
@@ -128,9 +148,28 @@ def test_wire_arguments(ctld, capsys):
     (request,) = ctld.requests
     assert request["op"] == "cancel"
     import pwd
-    assert request["args"] == {"job_ids": [5, 7], "signal": 15, "batch_only": True,
+    assert request["args"] == {"job_ids": [5, 7], "signal": 15, "batch_only": True, "full": False,
                                "user": pwd.getpwuid(UID).pw_name, "name": "nm", "partition": "cpu",
-                               "states": ["PENDING"], "nodes": "n1"}
+                               "states": ["PENDING"], "nodes": "n1",
+                               "array_tasks": [{"job_id": 6, "tasks": [1], "token": "6_1"}]}
+
+
+def test_array_task_forms_go_to_the_controller_with_their_indices(ctld, capsys):
+    run(["12_[1-3,7]", "12_9", "13_*", "14_[ 2]", "15_[5-]"], capsys)
+    args = ctld.requests[0]["args"]
+    assert args["job_ids"] == [13]          # 13_* is the whole array
+    assert args["array_tasks"] == [{"job_id": 12, "tasks": [1, 2, 3, 7], "token": "12_[1-3,7]"},
+                                   {"job_id": 12, "tasks": [9], "token": "12_9"},
+                                   {"job_id": 14, "tasks": [2], "token": "14_[ 2]"},
+                                   {"job_id": 15, "tasks": [], "token": "15_[5-]"}]
+
+
+def test_array_token_results_are_reported_by_token(ctld, capsys):
+    ctld.answer = lambda op, args: {"results": [
+        {"job_id": 12, "token": "12_[1-3]", "code": "", "message": ""},
+        {"job_id": 12, "token": "12_9", "code": "ACCESS_DENIED", "message": ""}]}
+    assert run(["12_[1-3]", "12_9"], capsys) == (
+        210, ["scancel: error: Kill job error on job id 12_9: Access/permission denied"])
 
 
 def test_default_cancel_sends_no_signal(ctld, capsys):
@@ -166,7 +205,7 @@ def test_controller_refuses_whole_request(ctld, capsys):
     def refuse(op, args):
         raise Refuse("ACCESS_DENIED", "")
     ctld.answer = refuse
-    assert run(["5"], capsys) == (1, ["scancel: error: Kill job error on job id 5: Access/permission denied"])
+    assert run(["5"], capsys) == (210, ["scancel: error: Kill job error on job id 5: Access/permission denied"])
 
 
 def test_help_and_usage(ctld, capsys):

@@ -106,13 +106,13 @@ NodeName=n3 Arch=x86_64 CoresPerSocket=1
    Partitions=gpu 
    BootTime=2026-11-28T15:20:07 SlurmdStartTime=2026-11-28T15:22:35
    LastBusyTime=2026-11-28T15:28:07
-   CfgTRES=cpu=8,mem=32000M,billing=8,gres/gpu=4
+   CfgTRES=cpu=8,mem=32000M,billing=8
    AllocTRES=cpu=1,mem=32000M
    CapWatts=n/a
    CurrentWatts=0 AveWatts=0
    ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s
 
-"""  # real: CPULoad=0.21, `Port=17003` after NodeHostName, CfgTRES without gres/gpu (no AccountingStorageTRES=gres/gpu there)
+"""  # real: CPULoad=0.21, `Port=17003` after NodeHostName; gres/gpu shows only with AccountingStorageTRES=gres/gpu
 
 PART_GPU = """\
 PartitionName=gpu
@@ -126,9 +126,9 @@ PartitionName=gpu
    State=UP TotalCPUs=16 TotalNodes=2 SelectTypeParameters=NONE
    JobDefaults=(null)
    DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED
-   TRES=cpu=16,mem=62.50G,node=2,billing=16,gres/gpu=8
+   TRES=cpu=16,mem=62.50G,node=2,billing=16
 
-"""  # real: no gres/gpu=8 (the cluster here does not list gres/gpu in AccountingStorageTRES)
+"""  # gres/gpu=8 would follow with AccountingStorageTRES=gres/gpu
 NODES = [dict(NODE3), dict(NODE3, name="n4", cpus_alloc=0, alloc_memory_mb=0, state="IDLE")]
 PARTS = [dict(name="cpu", nodes="n[1-2]", is_default=True), dict(name="gpu", nodes="n[3-4]")]
 
@@ -211,9 +211,9 @@ def test_hostlists():  # scontrol show hostnames n[1-3],x5 ; show hostlist n1,n2
 
 def test_ping_version():  # scontrol ping ; scontrol -V
     assert sc("ping") == ("Slurmctld(primary) at vm is UP\n", "", 0)
-    assert sc("-V") == ("slurm 22.05.8\n", "", 0)
-    assert sc("--version") == ("slurm 22.05.8\n", "", 0)
-    assert sc("version") == ("slurm 22.05.8\n", "", 0)
+    assert sc("-V") == ("slurm-wlm 22.05.8\n", "", 0)
+    assert sc("--version") == ("slurm-wlm 22.05.8\n", "", 0)
+    assert sc("version") == ("slurm-wlm 22.05.8\n", "", 0)
 
 
 def _scontrol(env, *args):

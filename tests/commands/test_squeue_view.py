@@ -217,7 +217,7 @@ def test_e2e_controller_down(tmp_path):  # squeue with SlurmctldPort of a dead p
 
 def test_e2e_version_and_bad_option(tmp_path):
     env = dict(os.environ, SLURM_CONF=str(tmp_path / "none.conf"))
-    assert _squeue(env, "-V").stdout == "slurm 22.05.8\n"
+    assert _squeue(env, "-V").stdout == "slurm-wlm 22.05.8\n"
     res = _squeue(env, "-z")   # squeue -z
     assert (res.returncode, res.stderr) == (
         1, "squeue: invalid option -- 'z'\nTry \"squeue --help\" for more information\n")

@@ -100,3 +100,29 @@ def test_singleton_waits_for_the_earlier_job(env):
     _finish(ctl, a, 0)
     schedule(ctl)
     assert ctl.jobs[b].state == "RUNNING"
+
+
+def test_one_array_task_as_a_dependency():
+    # sbatch -d afterok:185_3 / 185_* / 185_ on Slurm 22.05 here: squeue %E showed
+    # afterok:185_3(unfulfilled), afterok:185_*(unfulfilled), afterok:185_0(unfulfilled)
+    assert parse("afterok:185_").deps[0].text() == "afterok:185_0"
+    expr = parse("afterok:185_3,afterany:185_*")
+    assert [d.text() for d in expr.deps] == ["afterok:185_3", "afterany:185_*"]
+    tasks = {(185, 3): Facts("RUNNING", 100.0)}
+    whole = {185: Facts("PENDING", None)}
+    state, shown = evaluate(expr, whole.get, 200.0, task_lookup=lambda a, t: tasks.get((a, t)))
+    assert state is DepState.WAITING
+    assert shown == "afterok:185_3(unfulfilled),afterany:185_*(unfulfilled)"
+    tasks[(185, 3)] = Facts("COMPLETED", 100.0, 0)
+    whole[185] = Facts("COMPLETED", 100.0, 0)
+    assert evaluate(expr, whole.get, 200.0, task_lookup=lambda a, t: tasks.get((a, t)))[0] \
+        is DepState.SATISFIED
+    tasks[(185, 3)] = Facts("FAILED", 100.0, 1)
+    assert evaluate(parse("afterok:185_3"), whole.get, 200.0,
+                    task_lookup=lambda a, t: tasks.get((a, t)))[0] is DepState.NEVER
+
+
+@pytest.mark.parametrize("text", ["afterok:185_x", "afterok:185_3x"])
+def test_bad_task_ids_are_refused(text):
+    with pytest.raises(RequestError):
+        parse(text)
