@@ -28,6 +28,7 @@ from typing import Callable
 
 import msgpack
 
+from conf.jobtext import expand_file_pattern
 from nodeagent import wire
 from nodeagent.procs import ExitInfo, ProcessWatcher, signal_group
 
@@ -49,35 +50,10 @@ def expand_io_pattern(pattern: str, *, job_id: int, step_id: int, task: int, nod
                       node: str, user: str = "", job_name: str = "") -> str:
     """srun's --output/--error patterns: %j %J %s %t %n %N %u %x %A %a %%, with optional zero
     padding (%3t); a pattern with a backslash is taken literally (backslashes removed)."""
-    if "\\" in pattern:
-        return pattern.replace("\\", "")
     values = {"j": str(job_id), "J": f"{job_id}.{step_id}", "s": str(step_id), "t": str(task),
               "n": str(node_index), "N": node.split(".")[0], "u": user, "x": job_name,
               "A": str(job_id), "a": "4294967294"}
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] != "%":
-            out.append(pattern[i])
-            i += 1
-            continue
-        j = i + 1
-        while j < len(pattern) and pattern[j].isdigit():
-            j += 1
-        if j >= len(pattern):
-            out.append(pattern[i:])
-            break
-        code = pattern[j]
-        if code == "%":
-            out.append("%")
-        elif code in values:
-            value = values[code]
-            width = min(int(pattern[i + 1:j] or 0), 10)
-            out.append(value.zfill(width) if width and value.isdigit() else value)
-        else:
-            out.append(pattern[i:j + 1])
-        i = j + 1
-    return "".join(out)
+    return expand_file_pattern(pattern, values)
 
 
 def task_environment(msg: wire.StepLaunch, task: int, local_id: int, node: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from conf.hostlist import compress_hostlist
+from conf.jobtext import expand_file_pattern, per_node_counts
 from slurmctld_py.model import Allocation, Job
 
 NO_ARRAY_INDEX = 4294967294   # what %a and %s expand to outside arrays / for the batch step
@@ -12,8 +13,6 @@ NO_ARRAY_INDEX = 4294967294   # what %a and %s expand to outside arrays / for th
 def expand_output_pattern(pattern: str, job: Job, node: str, *, node_index: int = 0, task: int = 0) -> str:
     """sbatch's filename pattern (%j %J %A %a %x %u %N %n %t %s %b %% with optional zero padding);
     a pattern containing a backslash is taken literally (the backslashes removed)."""
-    if "\\" in pattern:
-        return pattern.replace("\\", "")
     array_job = job.array_job_id or job.job_id
     index = NO_ARRAY_INDEX if job.array_task_id is None else job.array_task_id
     values = {
@@ -21,32 +20,7 @@ def expand_output_pattern(pattern: str, job: Job, node: str, *, node_index: int 
         "b": str(index % 10), "x": job.name, "u": job.user_name, "N": node.split(".")[0],
         "n": str(node_index), "t": str(task), "s": str(NO_ARRAY_INDEX),
     }
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch != "%":
-            out.append(ch)
-            i += 1
-            continue
-        j = i + 1
-        while j < len(pattern) and pattern[j].isdigit():
-            j += 1
-        if j >= len(pattern):
-            out.append(pattern[i:])
-            break
-        code = pattern[j]
-        if code == "%":
-            out.append("%")
-        elif code in values:
-            value = values[code]
-            width = min(int(pattern[i + 1:j] or 0), 10)
-            if width and value.isdigit():
-                value = value.zfill(width)
-            out.append(value)
-        else:
-            out.append(pattern[i:j + 1])
-        i = j + 1
-    return "".join(out)
+    return expand_file_pattern(pattern, values)
 
 
 def output_paths(job: Job, node: str) -> tuple[str, str, str]:
@@ -64,20 +38,6 @@ def output_paths(job: Job, node: str) -> tuple[str, str, str]:
         return path if os.path.isabs(path) else os.path.join(job.work_dir, path)
 
     return resolve(out_pat), resolve(err_pat), resolve(in_pat)
-
-
-def _per_node_counts(values: list[int]) -> str:
-    """Slurm's run-length form: [2, 2, 2, 1] -> '2(x3),1'."""
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[i]:
-            j += 1
-        n = j - i + 1
-        parts.append(f"{values[i]}(x{n})" if n > 1 else str(values[i]))
-        i = j + 1
-    return ",".join(parts)
 
 
 def batch_environment(job: Job, allocations: list[Allocation], *, cluster_name: str, conf_path: str,
@@ -99,8 +59,8 @@ def batch_environment(job: Job, allocations: list[Allocation], *, cluster_name: 
         "SLURM_JOB_NAME": job.name, "SLURM_JOB_PARTITION": job.partition,
         "SLURM_JOB_NODELIST": nodelist, "SLURM_NODELIST": nodelist,
         "SLURM_JOB_NUM_NODES": str(len(nodes)), "SLURM_NNODES": str(len(nodes)),
-        "SLURM_JOB_CPUS_PER_NODE": _per_node_counts([a.cpus for a in allocations]),
-        "SLURM_TASKS_PER_NODE": _per_node_counts(tasks_per_node),
+        "SLURM_JOB_CPUS_PER_NODE": per_node_counts([a.cpus for a in allocations]),
+        "SLURM_TASKS_PER_NODE": per_node_counts(tasks_per_node),
         "SLURM_CPUS_ON_NODE": str(batch.cpus),
         "SLURM_SUBMIT_DIR": spec.get("submit_dir") or job.work_dir,
         "SLURM_SUBMIT_HOST": spec.get("submit_host") or "localhost",

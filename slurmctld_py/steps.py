@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from accounting import store
 from conf.hostlist import compress_hostlist
+from conf.jobtext import per_node_counts
 from nodeagent import wire
 from slurmctld_py.errors import RequestError
 from slurmctld_py.model import Allocation, Job, JobState
@@ -141,20 +142,6 @@ def plan_layout(allocs: list[Allocation], job_id: int, *, ntasks: int | None, nn
         tasks.append(tuple(range(first, first + c)))
         first += c
     return StepLayout(tuple(a.node for a in allocs[:nnodes]), tuple(tasks), tuple(warnings))
-
-
-def per_node_counts(values: list[int]) -> str:
-    """Slurm's run-length form: [2, 2, 1] -> '2(x2),1'."""
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[i]:
-            j += 1
-        n = j - i + 1
-        parts.append(f"{values[i]}(x{n})" if n > 1 else str(values[i]))
-        i = j + 1
-    return ",".join(parts)
 
 
 # ---------------------------------------------------------------------------------- environments

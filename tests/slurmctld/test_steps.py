@@ -123,8 +123,9 @@ def test_layout_refusals(kw, code, message):
 
 
 def test_per_node_counts():
-    assert steps.per_node_counts([2, 2, 1]) == "2(x2),1"
-    assert steps.per_node_counts([4]) == "4"
+    from conf.jobtext import per_node_counts
+    assert per_node_counts([2, 2, 1]) == "2(x2),1"
+    assert per_node_counts([4]) == "4"
 
 
 # ---- allocations -----------------------------------------------------------------------------------
