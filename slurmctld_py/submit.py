@@ -191,6 +191,12 @@ def check_fits(spec: JobSpec, req: ResourceRequest, partitions: list, config, de
         nodes = [config.node(n) for n in part.nodes]
         if wanted and not set(wanted) <= set(part.nodes):
             continue
+        too_big = req.min_nodes > len(nodes) or (
+            not spec.exclusive and req.total_cpus > sum(n.cpus for n in nodes))
+        if too_big and config.enforce_part_limits == "NO":
+            # more than the partition has in all: accepted, pending with PartitionConfig
+            # (Slurm 22.05 here, EnforcePartLimits=NO: `sbatch -n 64`, `-c 64`, `-N 3` on 2 x 8 CPUs)
+            return
         cpu_ok = [n for n in nodes if n.cpus >= req.cpus_per_node]
         if not cpu_ok:
             detail = "CPU count per node can not be satisfied"

@@ -43,6 +43,8 @@ def will_run(ctl, caller: Caller, raw_spec: object, now: float) -> dict:
     for decision in plan.pending:
         if decision.job_id != job_id:
             continue
+        if decision.reason.value == "PartitionConfig":   # larger than its partition: no will-run
+            raise RequestError("REQUESTED_NODE_CONFIG_UNAVAILABLE")
         partition = decision.expected_partition or job.partition.split(",")[0]
         if decision.expected_start is not None:
             return {"job_id": job_id, "start_time": int(max(now, decision.expected_start)),

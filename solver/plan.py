@@ -24,6 +24,7 @@ class Reason(enum.StrEnum):
     JOB_HELD_USER = "JobHeldUser"
     JOB_HELD_ADMIN = "JobHeldAdmin"
     BAD_CONSTRAINTS = "BadConstraints"
+    PARTITION_CONFIG = "PartitionConfig"
 
 
 @dataclass(frozen=True, slots=True)

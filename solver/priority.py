@@ -70,6 +70,8 @@ class PriorityContext:
     max_assoc_priority: int = 0
     # partition -> TRES name -> total in that partition (for the TRES factors)
     partition_tres: dict[str, dict[str, float]] = field(default_factory=dict)
+    # partition -> (nodes, CPUs) it has in all (a job asking more waits with PartitionConfig)
+    partition_size: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Per distinct `JobRequest.partitions` tuple: (try order, best tier, best job factor).
     _by_request: dict[tuple[str, ...], tuple[tuple[PartitionView, ...], int, int]] = field(
         default_factory=dict)
@@ -100,6 +102,11 @@ class PriorityContext:
                     "node": float(len(members)),
                     "gres/gpu": float(sum(len(n.gpus) for n in members)),
                 }
+        cpus_of = {n.name: n.cpus for n in snapshot.nodes}
+        partition_size = {}
+        for part in snapshot.partitions:
+            members = [cpus_of[n] for n in dict.fromkeys(part.nodes) if n in cpus_of]
+            partition_size[part.name] = (len(members), sum(members))
         return cls(
             now=snapshot.now,
             node_count=len(snapshot.nodes),
@@ -111,6 +118,7 @@ class PriorityContext:
             max_qos_priority=max(inputs.qos_priority.values(), default=0),
             max_assoc_priority=max(inputs.assoc_priority.values(), default=0),
             partition_tres=partition_tres,
+            partition_size=partition_size,
         )
 
 

@@ -262,6 +262,8 @@ def parse_constraint(
 def requested_cpus(job: JobRequest) -> int:
     """CPUs the job asks for in total (what the job-size priority factor weighs)."""
     per_task = max(job.cpus_per_task, 1)
+    if not job.ntasks_given:   # no -n: one task (or --ntasks-per-node) on each node
+        return max(job.min_nodes, 1) * max(job.ntasks_per_node or 1, 1) * per_task
     total = max(job.ntasks, 1) * per_task
     if job.ntasks_per_node:
         total = max(total, job.ntasks_per_node * max(job.min_nodes, 1) * per_task)

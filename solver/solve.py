@@ -116,6 +116,18 @@ def _static_verdict(
         shape = shape_of(job, ctx.policy)
     except ConstraintError as error:
         return Reason.BAD_CONSTRAINTS, str(error)
+    # More nodes or CPUs than a partition has in all: Slurm (EnforcePartLimits=NO) takes the
+    # job and leaves it pending with PartitionConfig, never blocking the partition.
+    cpus = shape.cpus * shape.node_count
+    sized = [p for p in partitions
+             if shape.node_count <= ctx.partition_size.get(p.name, (0, 0))[0]
+             and (shape.exclusive or cpus <= ctx.partition_size.get(p.name, (0, 0))[1])]
+    if not sized:
+        nodes, total = ctx.partition_size.get(partitions[0].name, (0, 0))
+        return (Reason.PARTITION_CONFIG,
+                f"asks {shape.node_count} node(s) and {cpus} CPU(s); partition {partitions[0].name} "
+                f"has {nodes} node(s) and {total} CPU(s)")
+    partitions = sized
     never = [(p, never_fits(shape, nodes_of[p.name], state)) for p in partitions]
     possible = tuple(p for p, why in never if why is None)
     if not possible:

@@ -73,9 +73,19 @@ def test_bad_requests_change_nothing(cluster):
     proc = cluster.cmd("sbatch", "-p", "nope", "--wrap", "true")
     assert proc.returncode == 1
     assert "sbatch: error: Batch job submission failed: Invalid partition name specified" in proc.stderr
-    proc = cluster.cmd("sbatch", "-c", "64", "--wrap", "true")
+    # wider than any node but not than the partition: refused (Slurm 22.05 here: `-c 9` on 8-CPU
+    # nodes); wider than the partition is taken and pends with PartitionConfig (`-c 64`)
+    proc = cluster.cmd("sbatch", "-c", "5", "--wrap", "true")
     assert proc.returncode == 1
     assert "Requested node configuration is not available" in proc.stderr
+    too_big = cluster.sbatch("-c", "64", "--wrap", "true")
+    deadline = time.monotonic() + 10
+    while cluster.client().job(too_big).reason != "PartitionConfig" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    info = cluster.client().job(too_big)
+    assert (info.state, info.reason) == ("PENDING", "PartitionConfig")
+    cluster.cmd("scancel", str(too_big), check=True)
+    before += 1
     proc = cluster.cmd("sbatch", "--bogus-option", "--wrap", "true")
     assert proc.returncode == 255
     proc = cluster.cmd("scontrol", "show", "job", "424242")

@@ -40,11 +40,8 @@ ENV_IGNORED = frozenset({
     "SLURM_JOB_END_TIME",
 })
 
-# Cases that need work owned by other helpers; each names whose.
-EXPECTED_FAILURES: dict[str, str] = {
-    "err_too_many_cpus": "solver owner: real Slurm accepts -c 64 and leaves it pending (PartitionConfig / "
-                         "BadConstraints); the solver has no such reasons, so submit still refuses it",
-}
+# Cases we still differ on from the real Slurm, each with why (xfail, strict): none left.
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -91,10 +91,23 @@ def test_blocked_partition_gives_priority_to_lower_jobs():
 
 
 def test_impossible_job_does_not_block_its_partition():
-    plan = solve(snapshot(nodes("n", 2), pending=(job(1, ntasks=64, admin_priority=9), job(2))))
+    # one node wider than any node: Resources, with the diagnosis, and the partition moves on
+    plan = solve(snapshot(nodes("n", 2), pending=(job(1, cpus_per_task=9, admin_priority=9), job(2))))
     assert reasons(plan) == {1: Reason.RESOURCES}
     assert "can never run" in decision(plan, 1).detail
     assert 2 in started(plan)
+
+
+def test_more_than_the_partition_has_waits_with_partition_config():
+    # Slurm 22.05 here (cpu = 2 nodes x 8 CPUs): `sbatch -n 64`, `-n 17`, `-N 3` were accepted
+    # and pend with Reason PartitionConfig; lower-priority work still starts.
+    plan = solve(snapshot(nodes("n", 2), pending=(
+        job(1, ntasks=64, admin_priority=9), job(2, min_nodes=3, ntasks=3, admin_priority=8),
+        job(3, ntasks=17, admin_priority=7), job(4))))
+    assert reasons(plan) == {1: Reason.PARTITION_CONFIG, 2: Reason.PARTITION_CONFIG,
+                             3: Reason.PARTITION_CONFIG}
+    assert decision(plan, 1).detail == "asks 1 node(s) and 64 CPU(s); partition cpu has 2 node(s) and 16 CPU(s)"
+    assert 4 in started(plan)
 
 
 def test_running_jobs_are_taken_into_account():
