@@ -242,9 +242,40 @@ class Daemon:
                 record["job"] = job_info(live, now)
         return records
 
+    def _count_cycle(self, queue_length: int, plan, elapsed: float) -> None:
+        """sdiag's scheduler figures. The pass is one solve (main pass and backfill together),
+        so a backfill cycle's time is that of the pass it ran in."""
+        stats = self.ctl.stats
+        stats["cycles"] += 1
+        stats["last_queue_length"] = queue_length
+        stats["max_cycle_s"] = max(stats.get("max_cycle_s", 0.0), elapsed)
+        self.cycle_times.append(elapsed)
+        del self.cycle_times[:-1000]
+        if plan.backfill_depth:
+            backfill = stats.setdefault("backfill", {
+                "cycles": 0, "backfilled_jobs": 0, "max_cycle_s": 0.0, "total_cycle_s": 0.0,
+                "total_depth": 0, "total_queue_length": 0})
+            backfill["cycles"] += 1
+            backfill["backfilled_jobs"] += plan.backfilled
+            backfill["last_cycle_when"] = int(time.time())
+            backfill["last_cycle_s"] = elapsed
+            backfill["max_cycle_s"] = max(backfill["max_cycle_s"], elapsed)
+            backfill["total_cycle_s"] += elapsed
+            backfill["last_depth"] = plan.backfill_depth
+            backfill["total_depth"] += plan.backfill_depth
+            backfill["last_queue_length"] = queue_length
+            backfill["total_queue_length"] += queue_length
+
     def statistics(self) -> dict:
         times = self.cycle_times[-100:]
+        jobs = self.ctl.jobs.values()
         return {
+            "since": int(self.ctl.started_at),
+            "jobs_pending": sum(1 for j in jobs if j.state.value == "PENDING"),
+            "jobs_running": sum(1 for j in jobs if j.state.value == "RUNNING"),
+            "max_cycle_s": self.ctl.stats.get("max_cycle_s", 0.0),
+            "last_queue_length": self.ctl.stats.get("last_queue_length", 0),
+            "backfill": dict(self.ctl.stats.get("backfill", {})),
             "jobs_submitted": self.ctl.stats["submitted"], "jobs_started": self.ctl.stats["started"],
             "jobs_ended": self.ctl.stats["ended"], "cycles": self.ctl.stats["cycles"],
             "last_cycle_s": times[-1] if times else 0.0,
@@ -288,9 +319,8 @@ class Daemon:
                     plan = solve(snapshot)
                 record_decisions(self.ctl, plan)
                 self.ctl.apply_starts(plan.starts)
-                self.ctl.stats["cycles"] += 1
-                self.cycle_times.append(time.perf_counter() - t0)
-                del self.cycle_times[:-1000]
+                elapsed = time.perf_counter() - t0
+                self._count_cycle(len(snapshot.pending), plan, elapsed)
             except Exception:
                 log.exception("scheduling cycle failed; next one in %s s", SCHED_TICK)
 

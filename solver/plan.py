@@ -56,3 +56,5 @@ class Plan:
     starts: tuple[Start, ...]
     pending: tuple[PendingDecision, ...]
     priorities: tuple[tuple[int, int], ...] = ()   # (job_id, priority) for every pending job
+    backfill_depth: int = 0       # jobs the backfill phase reconsidered (0: it did not run)
+    backfilled: int = 0           # of `starts`, those backfill made (sdiag's backfilled jobs)

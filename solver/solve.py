@@ -91,16 +91,20 @@ def solve(snapshot: ClusterSnapshot, *, seed: int = 0) -> Plan:
         waiting.append(Waiting(job, verdict.shape, verdict.partitions, decided, kind))
         pending.append(decided)
 
+    backfilled = 0
     if snapshot.policy.backfill and waiting:
         started, decided = backfill(snapshot, state, nodes_of, starts, waiting)
         early = {s.job_id for s in started}
         starts.extend(started)
+        backfilled = len(started)
         pending = [decided.get(d.job_id, d) for d in pending if d.job_id not in early]
 
     return Plan(
         starts=tuple(starts),
         pending=tuple(pending),
         priorities=tuple(priorities.items()),   # built in snapshot.pending order
+        backfill_depth=len(waiting) if snapshot.policy.backfill else 0,
+        backfilled=backfilled,
     )
 
 

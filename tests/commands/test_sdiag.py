@@ -98,3 +98,25 @@ def test_e2e_module_runs(tmp_path):  # python -m commands.sdiag
     res = subprocess.run([sys.executable, "-m", "commands.sdiag"], env=env, capture_output=True,
                          text=True, timeout=20)
     assert res.returncode == 1 and res.stderr.startswith("slurm_get_statistics: ")
+
+
+def test_backfill_block_with_cycles_has_slurms_lines():
+    # labels and order from `sdiag` on the real Slurm 22.05 here after backfill had run:
+    # Total backfilled jobs ... Total cycles: 22 / Last cycle when: ... / Mean cycle / Depth Mean /
+    # Queue length mean / Last table size / Mean table size
+    stats = {"cycles": 3, "backfill": {
+        "cycles": 2, "backfilled_jobs": 5, "last_cycle_when": 1795888136, "last_cycle_s": 0.25,
+        "max_cycle_s": 0.5, "total_cycle_s": 0.75, "last_depth": 7, "total_depth": 9,
+        "last_queue_length": 4, "total_queue_length": 6}}
+    text = sdiag.format_sdiag(stats, 1795888200)
+    block = text.split("Backfilling stats\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    labels = [line.split(":")[0] for line in block]
+    assert labels == [
+        "\tTotal backfilled jobs (since last slurm start)",
+        "\tTotal backfilled jobs (since last stats cycle start)",
+        "\tTotal backfilled heterogeneous job components", "\tTotal cycles", "\tLast cycle when",
+        "\tLast cycle", "\tMax cycle", "\tMean cycle", "\tLast depth cycle",
+        "\tLast depth cycle (try sched)", "\tDepth Mean", "\tDepth Mean (try depth)",
+        "\tLast queue length", "\tQueue length mean", "\tLast table size", "\tMean table size"]
+    assert block[0].endswith(": 5") and block[3].endswith(": 2") and block[7] == "\tMean cycle: 375000"
+    assert block[10] == "\tDepth Mean: 4" and block[13] == "\tQueue length mean: 3"
