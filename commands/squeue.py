@@ -243,7 +243,7 @@ class UsageError(Exception):
 
 
 class Options:
-    __slots__ = ("fmt", "long", "noheader", "job_ids", "users", "bad_users", "partitions",
+    __slots__ = ("fmt", "iterate", "long", "noheader", "job_ids", "users", "bad_users", "partitions",
                  "states", "names", "nodes", "accounts", "qos", "sort", "version", "help",
                  "start", "json", "array", "job_tasks", "format_errors", "steps", "step_fmt")
 
@@ -270,6 +270,7 @@ class Options:
         self.format_errors = []      # -O names that are no field (reported, the rest still shown)
         self.steps = False           # -s: job steps instead of jobs (True, or the step ids asked for)
         self.step_fmt = None         # -o/-O as given (steps have their own default format)
+        self.iterate = 0             # -i N: print again every N seconds (0 = once)
 
 
 SHORT = "A:ahj::lM:n:o:O:p:q:R:rs::S:t:u:vVw:i:L:"
@@ -383,6 +384,11 @@ def parse_options(argv: list[str], env: dict | None = None) -> Options:
             opts.json = True
         elif key == "r":
             opts.array = True
+        elif key == "i":
+            # observed: `squeue -i 0` / `-i x` -> "squeue: error: --iterate=0", a blank line, exit 1
+            if not (value or "").isdigit() or int(value) <= 0:
+                raise UsageError([f"{PROG}: error: --iterate={value}", ""])
+            opts.iterate = int(value)
         # the rest (-a, -v, --local, -M ...) change nothing on a single cluster
     if operands:
         if not want_job_operands:
@@ -667,8 +673,28 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         sys.stderr.write("\n".join(errors) + "\n")
     from commands.output import write_stdout
-    write_stdout(text)
-    return 0
+    if not opts.iterate:
+        write_stdout(text)
+        return 0
+    return _iterate(opts, text)
+
+
+def _iterate(opts: Options, first: str) -> int:
+    """-i N: as Slurm, each round is the time (with the header), the queue and a blank line."""
+    from commands.output import write_stdout
+    from sdk.errors import SlurmError
+    text = first
+    try:
+        while True:
+            stamp = "" if opts.noheader else time.strftime("%a %b %d %H:%M:%S %Y") + "\n"
+            write_stdout(stamp + text + "\n")
+            time.sleep(opts.iterate)
+            try:
+                text = format_jobs(_fetch(opts), opts, int(time.time()))[0]
+            except SlurmError as exc:
+                text = f"slurm_load_jobs error: {exc.message}\n"
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

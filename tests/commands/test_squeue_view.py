@@ -239,3 +239,30 @@ def test_thousand_jobs_format_fast():
     text, _ = run([], jobs)
     assert text.count("\n") == 1001
     assert time.perf_counter() - start < 0.5   # generous: a loaded 2-core box; ~5 ms normally
+
+
+def test_iterate_prints_time_queue_and_a_blank_line_each_round(monkeypatch, capsys):
+    # Slurm 22.05 here: `squeue -i 1` printed "Sat Nov 28 18:36:32 2026", the header (no jobs),
+    # then a blank line, every second; with -h only the blank lines; `-i 0` / `-i x` / `--iterate=-2`
+    # print "squeue: error: --iterate=<value>" and a blank line, exit 1.
+    from commands import squeue
+    rounds = []
+
+    def fake_sleep(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(squeue, "_fetch", lambda opts: [])
+    monkeypatch.setattr(squeue.time, "sleep", fake_sleep)
+    monkeypatch.setattr(squeue.time, "strftime", lambda fmt: "Sat Nov 28 18:36:32 2026")
+    assert squeue.main(["-i", "1"]) == 0
+    header = "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n"
+    round_text = "Sat Nov 28 18:36:32 2026\n" + header + "\n"
+    assert capsys.readouterr().out == round_text * 2 and rounds == [1, 1]
+    rounds.clear()
+    assert squeue.main(["-i", "1", "-h"]) == 0
+    assert capsys.readouterr().out == "\n\n"
+    for bad in (["-i", "0"], ["-i", "x"], ["--iterate=-2"]):
+        assert squeue.main(bad) == 1
+        value = bad[-1].split("=")[-1]
+        assert capsys.readouterr().err == f"squeue: error: --iterate={value}\n\n"
