@@ -82,8 +82,8 @@ def job_json(j: dict, cluster: str = "") -> dict:
         "admin_comment": "",
         "array_job_id": j.get("array_job_id", 0),
         "array_task_id": j.get("array_task_id"),
-        "array_max_tasks": 0,
-        "array_task_string": "",
+        "array_max_tasks": j.get("array_max_tasks", 0),
+        "array_task_string": j.get("array_task_str", ""),   # an array's pending indices ('1-9')
         "association_id": 0,                                  # PLACEHOLDER
         "batch_features": "",
         "batch_flag": True,

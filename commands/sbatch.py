@@ -140,10 +140,9 @@ def wait_for(job_id: int) -> int:
     """sbatch -W: block until the job ends; its exit code (1 when a signal killed it or it did
     not complete), as Slurm's sbatch exits."""
     import time
-    from sdk.discovery import controller_socket, find_conf
+    from sdk.discovery import find_conf
     from sdk.errors import SlurmError
-    from sdk.transport import LocalTransport
-    transport = LocalTransport(controller_socket(find_conf() or ""))
+    transport = controller_transport(find_conf())
     while True:
         try:
             jobs = transport.call("jobs", {"job_ids": [job_id], "include_finished": True})["jobs"]
@@ -172,6 +171,8 @@ def _convert_all(options, cwd: str, now: float, first_pass: bool = False) -> lis
             if key in ("h", "usage"):
                 from commands import usage_text
                 raise SbatchExit(0, stdout=usage_text.SBATCH_HELP if key == "h" else usage_text.SBATCH_USAGE)
+            if key == "gres" and (value or "").lower() == "help":   # observed: lists, exits 0
+                raise SbatchExit(0, stdout="Valid gres options are:\ngpu[[:type]:count]\n")
         try:
             converted.append((key, convert(key, value, cwd, now)))
         except OptionValueError as error:
@@ -282,17 +283,30 @@ def _error_exit(env) -> int:
         return 1
 
 
+def controller_transport(conf_path: str | None):
+    """The local transport to the controller of `conf_path`; a slurm.conf that cannot be read
+    stops sbatch as Slurm does (22.05 prints the first line, retries for 60 s, then the fatal
+    one; we do not make the user wait)."""
+    from sdk.discovery import controller_socket
+    from sdk.transport import LocalTransport
+    try:
+        return LocalTransport(controller_socket(conf_path or ""))
+    except OSError as error:
+        raise SbatchExit(1, [f"{PROG}: error: s_p_parse_file: cannot stat file {conf_path}: "
+                             f"{error.strerror or error}",
+                             f"{PROG}: fatal: Unable to process configuration file"]) from None
+
+
 def submit(spec: dict, env) -> int:
     """Send the spec to the controller; returns the job id. Raises SbatchExit on failure."""
-    from sdk.discovery import controller_socket, find_conf
+    from sdk.discovery import find_conf
     from sdk.errors import ERROR_TEXT, ControllerUnreachable, SlurmError
-    from sdk.transport import LocalTransport
 
     key = os.urandom(16).hex()
     conf_path = find_conf()
     failure = SlurmError("CONNECTION")
     if conf_path is not None:
-        transport = LocalTransport(controller_socket(conf_path))
+        transport = controller_transport(conf_path)
         for delay in (*CONNECT_RETRY_DELAYS, None):
             try:
                 reply = transport.call("submit", {"jobs": [spec], "keys": [key]})
@@ -320,11 +334,11 @@ def submit(spec: dict, env) -> int:
 
 def test_only(spec: dict) -> int:
     """sbatch --test-only: the controller's forecast for the job, which is not created."""
-    from sdk.discovery import controller_socket, find_conf
+    from sdk.discovery import find_conf
     from sdk.errors import SlurmError
-    from sdk.transport import LocalTransport
+    transport = controller_transport(find_conf())
     try:
-        reply = LocalTransport(controller_socket(find_conf() or "")).call("will_run", {"job": spec})
+        reply = transport.call("will_run", {"job": spec})
     except SlurmError as error:
         sys.stderr.write(f"allocation failure: {error.message}\n")
         return 1

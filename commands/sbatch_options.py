@@ -65,7 +65,7 @@ IGNORED = frozenset({
     "acctg-freq", "bb", "bbf", "cluster-constraint", "container", "context", "contiguous", "S",
     "cores-per-socket", "cpu-freq", "delay-boot", "m", "B", "get-user-env",
     "gpu-bind", "gpu-freq", "gpus-per-socket", "gres-flags", "hint", "ignore-pbs",
-    "L", "mcs-label", "mem-bind", "mincpus", "network",
+    "mcs-label", "mem-bind", "mincpus", "network",
     "k", "F", "ntasks-per-core", "ntasks-per-gpu", "ntasks-per-socket", "ntasks-per-tres", "O", "s",
     "power", "prefer", "profile", "propagate", "reboot",
     "sockets-per-node", "spread-job", "switches", "thread-spec", "threads-per-core", "tmp",
@@ -333,6 +333,15 @@ _HANDLERS = {
     "h": lambda value, cwd, now: [], "usage": lambda value, cwd, now: [], "V": lambda value, cwd, now: [],
 }
 _HANDLERS.update(JOB_OPTION_HANDLERS)
+
+
+def _licenses(value, cwd, now):
+    # No licenses are configured here (Licenses= is not read): slurmctld then refuses any -L,
+    # as Slurm 22.05 here did for `sbatch -L foo`.
+    raise OptionValueError("Batch job submission failed: Invalid license specification", 1)
+
+
+_HANDLERS["L"] = _licenses
 
 
 def env_options(env: dict[str, str]) -> list[tuple[str, str | None, str]]:

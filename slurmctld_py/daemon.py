@@ -26,7 +26,7 @@ from slurmctld_py.errors import RequestError
 from slurmctld_py import arrays, changes, tokens
 from slurmctld_py import steps as job_steps
 from slurmctld_py.remote import RemoteRpcServer
-from slurmctld_py.rpc import LocalRpcServer
+from slurmctld_py.rpc import AlreadyRunning, LocalRpcServer, socket_answers
 from slurmctld_py.scheduler import RequestCache, build_snapshot, record_decisions
 from slurmctld_py.views import config_info, job_columns, job_info, node_info, partition_info
 
@@ -358,6 +358,10 @@ class Daemon:
                 log.exception("node monitor failed")
 
     async def run(self) -> None:
+        if socket_answers(self.rpc.path):
+            # another controller serves this state: two writers would interleave their
+            # commits, and the old one would run on unseen once its socket file was replaced
+            raise AlreadyRunning(f"another controller is already listening on {self.rpc.path}")
         self.ctl.recover()
         self.link.bind()
         self.remote.bind()
@@ -410,7 +414,11 @@ def main(argv: list[str] | None = None) -> int:
 
     async def runner():
         await Daemon(config, os.path.abspath(args.conf)).run()
-    asyncio.run(runner())
+    try:
+        asyncio.run(runner())
+    except AlreadyRunning as exc:
+        print(f"slurmctld-py: fatal: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,6 +21,23 @@ log = logging.getLogger("slurmctld_py.rpc")
 _PEERCRED = struct.Struct("3i")   # pid, uid, gid
 
 
+class AlreadyRunning(RuntimeError):
+    """The local socket is held by a live controller."""
+
+
+def socket_answers(path: str) -> bool:
+    """Whether a process accepts connections on the Unix socket `path` (a stale file does not)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 class LocalRpcServer:
     def __init__(self, path: str, dispatch) -> None:
         self.path = path

@@ -195,3 +195,10 @@ def test_e2e_json(server, command, key, count):
     if command[0] == "commands.squeue":
         assert srv.requests[-1] == ("jobs", {"include_finished": True})
         assert doc["jobs"][0]["cluster"] == "test"
+
+
+def test_array_pending_record_carries_its_indices_and_throttle():
+    job = jsonview.job_json(dict(RUNNING, array_job_id=185, array_task_id=None,
+                                 array_task_str="3-5", array_max_tasks=2))
+    assert (job["array_job_id"], job["array_task_id"], job["array_task_string"],
+            job["array_max_tasks"]) == (185, None, "3-5", 2)

@@ -154,3 +154,31 @@ def test_retries_exhausted_print_only_slurms_line(ctld, capsys):
     assert run(["--wrap", "x"], capsys) == (
         1, "", "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n")
     assert len({r["args"]["keys"][0] for r in ctld.requests}) == 1
+
+
+def test_unreadable_slurm_conf_is_slurms_error_not_a_traceback(tmp_path):
+    # Slurm 22.05 here: `SLURM_CONF=/nonexistent sbatch --wrap true` prints
+    # "sbatch: error: s_p_parse_file: cannot stat file /nonexistent: No such file or directory"
+    # (then retries for 60 s and ends with "sbatch: fatal: Unable to process configuration file")
+    import subprocess
+    import sys as _sys
+    missing = str(tmp_path / "nonexistent.conf")
+    for extra in ([], ["--test-only"], ["-W"]):
+        proc = subprocess.run([_sys.executable, "-m", "commands.sbatch", *extra, "--wrap", "true"],
+                              capture_output=True, text=True, env={**os.environ, "SLURM_CONF": missing},
+                              cwd=str(tmp_path))
+        assert proc.returncode == 1
+        assert proc.stderr == (f"sbatch: error: s_p_parse_file: cannot stat file {missing}: "
+                               "No such file or directory\nsbatch: fatal: Unable to process configuration file\n")
+
+
+@pytest.mark.parametrize(("argv", "code", "out", "err"), [
+    # Slurm 22.05 here: `sbatch --gres=help --wrap true` and `sbatch -L foo --wrap true`
+    (["--gres=help"], 0, "Valid gres options are:\ngpu[[:type]:count]\n", ""),
+    (["-L", "foo"], 1, "", "sbatch: error: Batch job submission failed: Invalid license specification\n"),
+])
+def test_gres_help_and_licenses(tmp_path, argv, code, out, err):
+    proc = subprocess.run([sys.executable, "-m", "commands.sbatch", *argv, "--wrap", "true"],
+                          capture_output=True, text=True, cwd=str(tmp_path),
+                          env={**os.environ, "SLURM_CONF": str(tmp_path / "none.conf")})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (code, out, err)

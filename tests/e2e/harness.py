@@ -80,6 +80,16 @@ class Cluster:
         while local.pid_alive(pid):
             time.sleep(0.02)
 
+    def stop_controller(self, timeout: float = 30.0) -> None:
+        """SIGTERM: the controller's clean shutdown (it commits what it holds, then exits)."""
+        pid = self.pid("slurmctld")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while local.pid_alive(pid):
+            if time.monotonic() > deadline:
+                raise AssertionError("controller did not stop on SIGTERM")
+            time.sleep(0.02)
+
     def restart_controller(self, timeout: float = 30.0) -> None:
         local.start_controller(self.layout)
         deadline = time.monotonic() + timeout

@@ -72,3 +72,17 @@ def test_dead_node_requeues_its_jobs(tmp_path):
     finally:
         harness.stop(c)
         os.system("pkill -f 'sleep 600' >/dev/null 2>&1")
+
+
+def test_a_second_controller_on_the_same_state_refuses_to_start(tmp_path):
+    c = harness.start(tmp_path, nodes=1, cpus=2, mem=2000)
+    try:
+        import subprocess
+        import sys
+        second = subprocess.run([sys.executable, "-m", "slurmctld_py.daemon", "--conf", c.conf],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "slurmctld-py: fatal: another controller is already listening on" in second.stderr
+        assert c.client().ping()["up"]          # the first one is untouched
+    finally:
+        harness.stop(c)

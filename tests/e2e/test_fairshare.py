@@ -88,6 +88,7 @@ def test_usage_lowers_fairshare_orders_queue_and_survives_restart(cluster):
     assert cluster.state(a_job) == "PENDING"
     cluster.wait_all_done([blocker, a_job, b_job], timeout=30)
 
+    cluster.stop_controller()
     cluster.restart_controller()
     rows = _shares(cluster)
     assert float(rows[("a", "")][4]) >= usage_before   # kept (and grown by root_job's run)
