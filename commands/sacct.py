@@ -15,6 +15,7 @@ import time
 from commands.formats import (JOB_STATE_COMPACT, JOB_STATE_LONG, cpu_time, duration_padded,
                               job_id_text, limit_padded, mem_units, rss_kb, timestamp, tracked_tres)
 from commands.optscan import ScanError, scan
+from commands.printfields import cell, title
 
 PROG = "sacct"
 VERSION = "slurm-wlm 22.05.8"   # as Debian's build of 22.05 (the reference) prints it
@@ -407,19 +408,6 @@ def rows_for(records: list[dict], opts: Options, now: int) -> list[list[str]]:
     return rows
 
 
-def _cell(value: str, width: int) -> str:
-    size = abs(width)
-    if len(value) > size:
-        value = value[:size - 1] + "+" if size > 0 else ""
-    return value.ljust(size) if width < 0 else value.rjust(size)
-
-
-def _title(value: str, width: int) -> str:
-    size = abs(width)
-    value = value[:size]
-    return value.ljust(size) if width < 0 else value.rjust(size)
-
-
 def format_sacct(records: list[dict], opts: Options, now: int) -> str:
     rows = rows_for(records, opts, now)
     titles = [FIELDS[name][0] for name, _ in opts.fields]
@@ -432,10 +420,10 @@ def format_sacct(records: list[dict], opts: Options, now: int) -> str:
     else:
         widths = [w for _, w in opts.fields]
         if not opts.noheader:
-            lines.append("".join(_title(t, w) + " " for t, w in zip(titles, widths)))
+            lines.append("".join(title(t, w) + " " for t, w in zip(titles, widths)))
             lines.append("".join("-" * abs(w) + " " for w in widths))
         for row in rows:
-            lines.append("".join(_cell(v, w) + " " for v, w in zip(row, widths)))
+            lines.append("".join(cell(v, w) + " " for v, w in zip(row, widths)))
     return ("\n".join(lines) + "\n") if lines else ""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from commands.sacctmgr_parse import Command, Options, Refused
 from conf.timefmt import format_duration
+from commands.printfields import cell, title
 
 
 class ShowError(Exception):
@@ -171,18 +172,15 @@ def render(fields: list[Field], rows: list[dict], *, parsable: str = "", header:
         lines.extend("|".join(f.value(r) for f in fields) + end for r in rows)
     else:
         if header:
-            lines.append(" ".join(_cell(f.header[:f.width], f) for f in fields) + " ")
+            lines.append(" ".join(title(f.header, _signed(f)) for f in fields) + " ")
             lines.append(" ".join("-" * f.width for f in fields) + " ")
-        lines.extend(" ".join(_cell(_cut(f.value(r), f.width), f) for f in fields) + " " for r in rows)
+        lines.extend(" ".join(cell(f.value(r), _signed(f)) for f in fields) + " " for r in rows)
     return "".join(line + "\n" for line in lines)
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "+"
-
-
-def _cell(text: str, field: Field) -> str:
-    return text.ljust(field.width) if field.left else text.rjust(field.width)
+def _signed(field: Field) -> int:
+    """print_fields' width: negative for a left-justified column."""
+    return -field.width if field.left else field.width
 
 
 def tree_order(assocs: list[dict]) -> list[tuple[dict, int]]:

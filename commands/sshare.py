@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from commands.optscan import ScanError, scan
+from commands.printfields import cell, title
 
 PROG = "sshare"
 VERSION = "slurm-wlm 22.05.8"
@@ -114,20 +115,6 @@ def parse_format(text: str) -> list[tuple[str, int]]:
             width = given   # as Slurm: a given size right-justifies unless it is negative
         out.append((key, width))
     return out
-
-
-def cell(value: str, width: int) -> str:
-    """print_fields: cut to the width with a '+' marking the cut; negative = left-justified."""
-    size = abs(width)
-    if len(value) > size:
-        value = value[:size - 1] + "+" if size > 0 else ""
-    return value.ljust(size) if width < 0 else value.rjust(size)
-
-
-def title(value: str, width: int) -> str:
-    size = abs(width)
-    value = value[:size]
-    return value.ljust(size) if width < 0 else value.rjust(size)
 
 
 def select_rows(rows: list[dict], *, all_users: bool, me: str, accounts: list[str] | None,
