@@ -167,14 +167,16 @@ class RunSupervisor:
         run = self._active.get((msg.job_id, msg.attempt))
         if run is not None:
             pid = run.record.pid
+            if msg.signal in (signals.SIGTERM, signals.SIGKILL):
+                # slurmstepd notes it as a cancel, before the signal: the job's own reaction
+                # (a trap's echo) lands after the notice, as in the real output file
+                self._kill_notice(run.record, Outcome.CANCELLED)
             if msg.batch_only:
                 delivered = signal_process(pid, msg.signal)
             elif msg.full:
                 delivered = signal_group(pid, msg.signal)
             else:
                 delivered = signal_group_except(pid, msg.signal, pid)
-            if msg.signal in (signals.SIGTERM, signals.SIGKILL):
-                self._kill_notice(run.record, Outcome.CANCELLED)   # slurmstepd notes it as a cancel
             log.info("%s: signal %d to %s %d%s", _name((msg.job_id, msg.attempt)), msg.signal,
                      "pid" if msg.batch_only else "process group", pid,
                      "" if delivered else " (gone)")
