@@ -202,17 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     if operands:
         sys.stderr.write(f"{PROG}: error: Unknown argument: {operands[0]}\n")
         return 1
-    from sdk.discovery import controller_socket, find_conf
-    from sdk.errors import SlurmError
-    from sdk.transport import LocalTransport
-    try:
-        conf = find_conf()
-        if not conf:
-            raise OSError("no slurm.conf")
-        stats = LocalTransport(controller_socket(conf)).call("stats", {})
-    except (SlurmError, OSError) as exc:
-        reason = exc.message if isinstance(exc, SlurmError) else \
-            "Unable to contact slurm controller (connect failure)"
+    from commands.ask import ask
+    stats, reason = ask("stats")
+    if stats is None:
         sys.stderr.write(f"slurm_get_statistics: {reason}\n")
         return 1
     from commands.output import write_stdout

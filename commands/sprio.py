@@ -275,13 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{PROG}: error: Unrecognized option: {operands[0]}\n")
         sys.stdout.write(USAGE)
         return 1
-    from sdk.client import Client
-    from sdk.errors import SlurmError
-    try:
-        report = Client().call("priorities", {})
-    except (SlurmError, OSError) as exc:
-        reason = exc.message if isinstance(exc, SlurmError) else \
-            "Unable to contact slurm controller (connect failure)"
+    from commands.ask import ask
+    report, reason = ask("priorities")
+    if report is None:
         sys.stderr.write(f"slurm_load_job: {reason}\n")
         return 1
     if report.get("priority_type") == "priority/basic":

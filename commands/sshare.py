@@ -228,13 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 1
-    from sdk.client import Client, current_user_name
-    from sdk.errors import SlurmError
-    try:
-        report = Client().call("shares", {})
-    except (SlurmError, OSError) as exc:
-        reason = exc.message if isinstance(exc, SlurmError) else \
-            "Unable to contact slurm controller (connect failure)"
+    from commands.ask import ask
+    from sdk.client import current_user_name
+    report, reason = ask("shares")
+    if report is None:
         sys.stderr.write(f"{PROG}: error: {reason}\n")
         return 1
     me = current_user_name()
