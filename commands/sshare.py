@@ -11,6 +11,7 @@ by solver.fairshare). Layout observed on the real Slurm 22.05 here (`sshare`, `-
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 
 from commands.optscan import ScanError, scan
 from commands.printfields import cell, title
@@ -94,7 +95,11 @@ LONG = ["account", "user", "rawshares", "normshares", "rawusage", "normusage", "
 
 
 class UsageError(Exception):
-    pass
+    """A refused command line: printed after `sshare: ` and `prefix` (`error: ` by default)."""
+
+    def __init__(self, text: str, prefix: str = "error: ") -> None:
+        super().__init__(text)
+        self.prefix = prefix
 
 
 def parse_format(text: str) -> list[tuple[str, int]]:
@@ -170,77 +175,94 @@ def render(rows: list[dict], fields: list[tuple[str, int]], opts: dict, *, heade
     return "".join(line + "\n" for line in lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        pairs, operands = scan(argv, SHORT, LONGS)
-    except ScanError as exc:
-        sys.stderr.write(f"{PROG}: {exc.text}\nTry \"{PROG} --help\" for more information\n")
-        return 1
-    all_users = long = partition = users_only = False
-    header, parsable = True, 0
+@dataclass
+class Options:
+    all_users: bool = False
+    long: bool = False
+    partition: bool = False
+    users_only: bool = False
+    header: bool = True
+    parsable: int = 0                   # 1: -p (trailing |), 2: -P
     fmt: str | None = None
     accounts: list[str] | None = None
     users: list[str] | None = None
-    for key, value in pairs:
-        if key == "V":
-            sys.stdout.write(VERSION + "\n")
-            return 0
-        if key == "help":
-            sys.stdout.write(HELP)
-            return 0
-        if key == "e":
-            sys.stdout.write(HELPFORMAT)
-            return 0
-        if key == "a":
-            all_users = True
-        elif key == "A":
-            accounts = [a for a in (value or "").split(",") if a]
-        elif key == "l":
-            long = True
-        elif key == "m":
-            partition = True
-        elif key == "n":
-            header = False
-        elif key == "o":
-            fmt = value
-        elif key == "p":
-            parsable = 1
-        elif key == "P":
-            parsable = 2
-        elif key == "u":
-            users = [u for u in (value or "").split(",") if u]
-            if users == ["-1"] or "all" in users:
-                users, all_users = None, True
-        elif key == "U":
-            users_only = True
-    if operands:
-        sys.stderr.write(f"{PROG}: error: Unrecognized option: {operands[0]}\n")
-        return 1
+    fields: list[tuple[str, int]] = field(default_factory=list)
+    stdout: str = ""                    # --help/-V/-e: print this and stop
+
+
+def parse_options(argv: list[str]) -> Options:
+    """sshare's command line; UsageError (with Slurm's line) for what it refuses."""
     try:
-        if fmt:
-            fields = parse_format(fmt)
-        else:
-            names = list(LONG if long else DEFAULT)
-            if partition:
-                names.insert(2, "partition")
-            fields = [(n, FIELDS[n][1]) for n in names]
+        pairs, operands = scan(argv, SHORT, LONGS)
+    except ScanError as exc:
+        raise UsageError(f"{exc.text}\nTry \"{PROG} --help\" for more information", prefix="") from None
+    opts = Options()
+    for key, value in pairs:
+        if key in ("V", "help", "e"):
+            opts.stdout = {"V": VERSION + "\n", "help": HELP, "e": HELPFORMAT}[key]
+            return opts
+        if key == "a":
+            opts.all_users = True
+        elif key == "A":
+            opts.accounts = [a for a in (value or "").split(",") if a]
+        elif key == "l":
+            opts.long = True
+        elif key == "m":
+            opts.partition = True
+        elif key == "n":
+            opts.header = False
+        elif key == "o":
+            opts.fmt = value
+        elif key == "p":
+            opts.parsable = 1
+        elif key == "P":
+            opts.parsable = 2
+        elif key == "u":
+            opts.users = [u for u in (value or "").split(",") if u]
+            if opts.users == ["-1"] or "all" in opts.users:
+                opts.users, opts.all_users = None, True
+        elif key == "U":
+            opts.users_only = True
+    if operands:
+        raise UsageError(f"Unrecognized option: {operands[0]}")
+    if opts.fmt:
+        opts.fields = parse_format(opts.fmt)
+    else:
+        names = list(LONG if opts.long else DEFAULT)
+        if opts.partition:
+            names.insert(2, "partition")
+        opts.fields = [(n, FIELDS[n][1]) for n in names]
+    return opts
+
+
+def report_text(opts: Options, report: dict, me: str) -> str:
+    """The `shares` op's reply laid out as sshare prints it for user `me`."""
+    rows = select_rows(report["rows"], all_users=opts.all_users, me=me, accounts=opts.accounts,
+                       users=opts.users, users_only=opts.users_only)
+    cells = {"cluster": report.get("cluster") or "", "fair_tree": report.get("fair_tree", True)}
+    fields = opts.fields
+    if opts.long and not opts.fmt and not cells["fair_tree"]:
+        fields = [f for f in fields if f[0] != "levelfs"]   # LevelFS is Fair Tree's alone
+    return render(rows, fields, cells, header=opts.header, parsable=opts.parsable)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        opts = parse_options(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        sys.stderr.write(f"{PROG}: {exc.prefix}{exc}\n")
         return 1
+    if opts.stdout:
+        sys.stdout.write(opts.stdout)
+        return 0
     from commands.ask import ask
     from sdk.client import current_user_name
     report, reason = ask("shares")
     if report is None:
         sys.stderr.write(f"{PROG}: error: {reason}\n")
         return 1
-    me = current_user_name()
-    rows = select_rows(report["rows"], all_users=all_users, me=me, accounts=accounts, users=users, users_only=users_only)
-    opts = {"cluster": report.get("cluster") or "", "fair_tree": report.get("fair_tree", True)}
-    if long and not fmt and not opts["fair_tree"]:
-        fields = [f for f in fields if f[0] != "levelfs"]   # LevelFS is Fair Tree's alone
     from commands.output import write_stdout
-    write_stdout(render(rows, fields, opts, header=header, parsable=parsable))
+    write_stdout(report_text(opts, report, current_user_name()))
     return 0
 
 

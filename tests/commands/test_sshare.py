@@ -36,42 +36,9 @@ def _block(args: str) -> list[str]:
 
 
 def _render(args: list[str], me: str = "root") -> list[str]:
-    opts = dict(all_users=False, accounts=None, users=None, users_only=False)
-    long = partition = False
-    header, parsable, fmt = True, 0, None
-    it = iter(args)
-    for a in it:
-        if a == "-a":
-            opts["all_users"] = True
-        elif a == "-l":
-            long = True
-        elif a == "-m":
-            partition = True
-        elif a == "-n":
-            header = False
-        elif a == "-p":
-            parsable = 1
-        elif a == "-P":
-            parsable = 2
-        elif a == "-U":
-            opts["users_only"] = True
-        elif a == "-A":
-            opts["accounts"] = next(it).split(",")
-        elif a == "-u":
-            opts["users"] = next(it).split(",")
-        elif a == "-o":
-            fmt = next(it)
-    if fmt:
-        fields = sshare.parse_format(fmt)
-    else:
-        names = list(sshare.LONG if long else sshare.DEFAULT)
-        if partition:
-            names.insert(2, "partition")
-        fields = [(n, sshare.FIELDS[n][1]) for n in names]
-    rows = sshare.select_rows(ROWS, me=me, **opts)
-    out = sshare.render(rows, fields, {"cluster": "anchor", "fair_tree": True}, header=header,
-                        parsable=parsable)
-    return out.rstrip("\n").split("\n")
+    opts = sshare.parse_options(args)
+    report = {"rows": ROWS, "cluster": "anchor", "fair_tree": True}
+    return sshare.report_text(opts, report, me).rstrip("\n").split("\n")
 
 
 @pytest.mark.parametrize("args", [
