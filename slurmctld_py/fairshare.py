@@ -53,6 +53,7 @@ class UsageLedger:
         self.generation = 0
         self._charges: dict[tuple[int, int], _Charge] = {}
         self._cached: tuple[tuple[int, int], FairShareResult] | None = None
+        self._inputs: tuple[tuple[int, int], PriorityInputs] | None = None
         self._weights = {p.name: parse_billing_weights(p.tres_billing_weights)
                          for p in config.partitions if getattr(p, "tres_billing_weights", "")}
 
@@ -147,13 +148,20 @@ class UsageLedger:
         return classic(nodes, self.dampening)
 
     def priority_inputs(self, registry) -> PriorityInputs:
+        """What the priority formula reads; rebuilt only when the tree or the usage changed
+        (every scheduling pass asks)."""
+        key = (registry.version, self.generation)
+        if self._inputs is not None and self._inputs[0] == key:
+            return self._inputs[1]
         qos = registry.qos()
-        return PriorityInputs(
+        inputs = PriorityInputs(
             fairshare=self.fairshare(registry).factor_by_user_account,
             assoc_priority={(a.user, a.account): a.priority or 0
                             for a in registry.associations() if a.user},
             qos_priority={name: q.priority for name, q in qos.items()},
         )
+        self._inputs = (key, inputs)
+        return inputs
 
     def tres_run_minutes(self, now: float) -> dict[int, dict[str, float]]:
         """Per association: TRES x minutes left to the running jobs' time limits (sshare

@@ -142,3 +142,11 @@ def test_tres_run_minutes_of_running_jobs():
     ledger = _ledger()
     _start(ledger, 1, 10, 1000.0, cpus=2)
     assert ledger.tres_run_minutes(1000.0 + 1800)[10]["cpu"] == pytest.approx(2 * 30)
+
+
+def test_priority_inputs_are_rebuilt_only_when_usage_or_tree_changed():
+    ledger = _ledger()
+    first = ledger.priority_inputs(REGISTRY)
+    assert ledger.priority_inputs(REGISTRY) is first
+    ledger.tick(1300.0, set())
+    assert ledger.priority_inputs(REGISTRY) is not first
