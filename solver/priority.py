@@ -50,8 +50,8 @@ class PriorityFactors:
             "job_size": policy.priority_weight_job_size * self.job_size,
             "partition": policy.priority_weight_partition * self.partition,
             "qos": policy.priority_weight_qos * self.qos,
-            "tres": sum(dict(policy.priority_weight_tres).get(name, 0.0) * value
-                        for name, value in self.tres),
+            "tres": sum(weight * value for (_, weight), (_, value)
+                        in zip(policy.priority_weight_tres, self.tres)),
         }
 
 
@@ -194,9 +194,8 @@ def _sum(job: JobRequest, ctx: PriorityContext,
              + policy.priority_weight_job_size * size
              + policy.priority_weight_partition * part
              + policy.priority_weight_qos * qos)
-    if tres:
-        weights = dict((k.lower(), w) for k, w in policy.priority_weight_tres)
-        total += sum(weights.get(name, 0.0) * value for name, value in tres)
+    if tres:   # one factor per weighted TRES, in the weights' order
+        total += sum(weight * value for (_, weight), (_, value) in zip(policy.priority_weight_tres, tres))
     priority = math.floor(total + _EPSILON) - job.nice
     return max(1, min(priority, PRIORITY_MAX))
 

@@ -172,6 +172,7 @@ def test_tres_factor_is_request_over_partition_total():
     snap = replace(snap, partitions=(partition("gpu", snap.nodes),))
     f = _factors_of(snap, 1)
     assert dict(f.tres) == {"cpu": 0.125, "gres/gpu": 0.25} and f.priority == 875
+    assert f.weighted(policy)["tres"] == 875
 
 
 def test_site_factor_and_nice_are_added_and_subtracted_unweighted():
